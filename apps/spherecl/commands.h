@@ -1,0 +1,10 @@
+/* The subcommands of `spherecl`: each takes its own argv (argv[0] is the command name) and returns
+   the process exit code (0 success, 1 failure, 2 bad usage). */
+#ifndef SPHERECL_COMMANDS_H
+#define SPHERECL_COMMANDS_H
+#include "spherecl.h"
+
+int cmd_devices(int argc, char **argv);
+int cmd_selftest(int argc, char **argv);
+
+#endif

@@ -1,0 +1,42 @@
+/* spherecl — the command-line tool. Each subcommand lives in its own cmd_*.c file. */
+#include "commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} commands[] = {
+    {"devices", cmd_devices, "list OpenCL devices and the one spherecl picks by default"},
+    {"selftest", cmd_selftest, "run a GEMM on a device and check it against the CPU"},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: spherecl COMMAND [options]   (spherecl COMMAND --help for its options)\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\nThe device: --device SELECTOR or the environment variable SPHERECL_DEVICE\n"
+             "(an index, cpu/gpu/accelerator, or part of \"platform: device\"; see `spherecl devices`).\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("spherecl %s\n", scl_version());
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "spherecl: unknown command \"%s\"\n\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything spherecl needs to build, test and run on Debian/Ubuntu: compilers, CMake,
+# the OpenCL loader and headers, PoCL (OpenCL on the CPU), CLBlast, zlib, libpng, libjpeg, gnuplot.
+# Idempotent: when every package is present it only checks, in well under a second.
+set -euo pipefail
+packages=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1
+          pocl-opencl-icd libclblast-dev clinfo zlib1g-dev libpng-dev libjpeg-dev gnuplot-nox)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,231 @@
+/*
+ * spherecl.h — SphereFace (A-Softmax) training and inference on any OpenCL device.
+ *
+ * The whole public API, in the order a user meets it:
+ *   1. Status codes and messages           scl_status, scl_status_string, scl_context_error
+ *   2. Devices and contexts                scl_device_count, scl_device_get_info, scl_context_create, ...
+ *   3. Tensors                             scl_tensor_create, scl_tensor_wrap, scl_tensor_read/write/fill, ...
+ *   4. Operations (forward and backward)   conv2d, linear, prelu, add, weightnorm, margin, softmax_xent, sgd
+ *   5. Networks and training               scl_net_* (SphereFace-4/10/20/36/64, model files)
+ *
+ * Conventions that hold everywhere:
+ *   - Every call returns scl_status (SCL_OK = 0). OpenCL and CLBlast codes pass through unchanged;
+ *     the library's own codes are -4000 and below. A failed call sets a detailed message on its
+ *     context (scl_context_error) and leaves every output untouched.
+ *   - Shapes and dtypes are checked before anything is enqueued.
+ *   - All device work runs on the context's one in-order queue. Ops return after enqueueing;
+ *     scl_tensor_read, scl_softmax_xent and scl_context_finish wait.
+ *   - One context is used by one thread at a time; separate contexts are independent.
+ *   - Tensors are dense and row-major (last dimension fastest). Images NCHW, conv weights KCHW,
+ *     features [N,K], class weights [M,K] (one row per class, as Caffe).
+ *   - Every output tensor is overwritten, never accumulated into. Gradient outputs may be NULL.
+ *
+ * The exact mathematics of each op is in the project's SPEC (shared/SPEC.md) and is repeated,
+ * briefly, next to each declaration below.
+ */
+#ifndef SPHERECL_H
+#define SPHERECL_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#ifdef __APPLE__
+#include <OpenCL/opencl.h>
+#else
+#include <CL/cl.h>
+#endif
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SCL_VERSION_MAJOR 0
+#define SCL_VERSION_MINOR 1
+#define SCL_VERSION_PATCH 0
+/* "0.1.0" — the version of the library actually linked. */
+const char *scl_version(void);
+
+/* ============================================================================================= */
+/* 1. Status                                                                                     */
+/* ============================================================================================= */
+
+typedef int scl_status;
+#define SCL_OK                        0
+#define SCL_ERR_INVALID_ARGUMENT  (-4001) /* NULL handle, bad enum, out-of-range parameter      */
+#define SCL_ERR_SHAPE             (-4002) /* wrong or inconsistent tensor shapes                */
+#define SCL_ERR_DTYPE             (-4003) /* wrong tensor dtype                                 */
+#define SCL_ERR_NO_DEVICE         (-4004) /* no OpenCL device, or none matched the selector      */
+#define SCL_ERR_BUILD             (-4005) /* an OpenCL kernel failed to build (log in message)  */
+#define SCL_ERR_IO                (-4006) /* a file could not be read or written                */
+#define SCL_ERR_FORMAT            (-4007) /* corrupt, truncated, foreign or newer-version file  */
+#define SCL_ERR_UNSUPPORTED       (-4008) /* the device or build lacks what the call needs       */
+#define SCL_ERR_OUT_OF_MEMORY     (-4009) /* host or device allocation failed                   */
+#define SCL_ERR_NUMERIC           (-4010) /* NaN or Inf found where the library checks          */
+
+/* The symbolic name of any status: ours ("SCL_ERR_SHAPE"), OpenCL's ("CL_INVALID_VALUE") and
+   CLBlast's ("CLBlastInvalidDimension"). Never NULL; unknown codes give "unknown status". */
+const char *scl_status_string(scl_status status);
+
+/* ============================================================================================= */
+/* 2. Devices and contexts                                                                       */
+/* ============================================================================================= */
+
+typedef struct scl_context_s *scl_context;
+typedef struct scl_tensor_s *scl_tensor;
+
+typedef enum {
+  SCL_DEVICE_CPU = 1,
+  SCL_DEVICE_GPU = 2,
+  SCL_DEVICE_ACCELERATOR = 4,
+  SCL_DEVICE_OTHER = 8
+} scl_device_type;
+
+typedef struct {
+  char platform[128], name[128], vendor[128], driver_version[64], opencl_version[64];
+  scl_device_type type;
+  unsigned compute_units;
+  unsigned long long global_mem_bytes;
+} scl_device_info;
+
+/* Devices are numbered platform by platform, device by device, in the order OpenCL reports them.
+   No OpenCL platform installed is not an error here: *count = 0. */
+scl_status scl_device_count(size_t *count);
+/* index >= count: SCL_ERR_INVALID_ARGUMENT. Strings are NUL-terminated (truncated if longer). */
+scl_status scl_device_get_info(size_t index, scl_device_info *info);
+
+/* Creates a context (OpenCL context + one in-order queue) on the device the selector names:
+     NULL or ""      the environment variable SPHERECL_DEVICE if set, else the first GPU,
+                     else the first accelerator, else the first device;
+     "3"             the device of that index (decimal);
+     "cpu", "gpu", "accelerator"   the first device of that type;
+     anything else   the first device whose "platform name: device name" contains it
+                     (case-insensitive).
+   No match, or no OpenCL platform: SCL_ERR_NO_DEVICE; the message lists the devices there are.
+   On failure *ctx is NULL and scl_context_error(NULL) returns the message (per thread). */
+scl_status scl_context_create(const char *selector, scl_context *ctx);
+
+/* Wraps an OpenCL context the application already owns. queue may be NULL (one is made); a given
+   queue must be in-order and belong to context and device (an out-of-order queue is refused with
+   SCL_ERR_INVALID_ARGUMENT). The context and queue are retained, and released with the scl_context. */
+scl_status scl_context_create_from_cl(cl_context context, cl_device_id device, cl_command_queue queue,
+                                      scl_context *ctx);
+/* Waits for queued work, then frees everything the context made. NULL is a no-op. Tensors of the
+   context must be released first. */
+void scl_context_release(scl_context ctx);
+/* Waits until all work queued on the context has finished. */
+scl_status scl_context_finish(scl_context ctx);
+/* The last detailed message of a failed call on ctx ("" if none). With ctx NULL: the message of
+   the last failed scl_context_create / scl_context_create_from_cl on the calling thread. */
+const char *scl_context_error(scl_context ctx);
+
+cl_context scl_context_cl(scl_context ctx);
+cl_device_id scl_context_device(scl_context ctx);
+cl_command_queue scl_context_queue(scl_context ctx);
+
+/* ============================================================================================= */
+/* 3. Tensors                                                                                    */
+/* ============================================================================================= */
+
+typedef enum { SCL_F32 = 0, SCL_I32 = 1 } scl_dtype;
+#define SCL_MAX_DIMS 4
+
+/* A new device tensor with 1..4 dimensions, each >= 1. Contents are undefined until written.
+   ndim outside 1..4, a zero dimension, or a byte size that overflows size_t: SCL_ERR_SHAPE. */
+scl_status scl_tensor_create(scl_context ctx, scl_dtype dtype, int ndim, const size_t *dims, scl_tensor *t);
+/* A tensor view of the caller's buffer starting at offset_bytes (a multiple of 4). The buffer must
+   belong to ctx's OpenCL context and be large enough (else SCL_ERR_INVALID_ARGUMENT / SCL_ERR_SHAPE).
+   The buffer is retained while the tensor lives and never freed by the library. */
+scl_status scl_tensor_wrap(scl_context ctx, scl_dtype dtype, int ndim, const size_t *dims, cl_mem buffer,
+                           size_t offset_bytes, scl_tensor *t);
+/* NULL is a no-op. */
+void scl_tensor_release(scl_tensor t);
+/* Blocking copies; bytes must equal the tensor's size (count * 4), else SCL_ERR_SHAPE. */
+scl_status scl_tensor_write(scl_tensor t, const void *host, size_t bytes);
+scl_status scl_tensor_read(scl_tensor t, void *host, size_t bytes);
+/* Sets every element to value. For SCL_I32 tensors value must be an integer in int32 range
+   (else SCL_ERR_INVALID_ARGUMENT). Enqueued; does not wait. */
+scl_status scl_tensor_fill(scl_tensor t, float value);
+
+/* Accessors. On a NULL tensor or out-of-range axis they return 0 (dtype: SCL_F32, buffer: NULL). */
+int scl_tensor_ndim(scl_tensor t);
+size_t scl_tensor_dim(scl_tensor t, int axis);
+size_t scl_tensor_count(scl_tensor t);
+scl_dtype scl_tensor_dtype(scl_tensor t);
+cl_mem scl_tensor_buffer(scl_tensor t);
+/* Byte offset of the tensor inside scl_tensor_buffer (non-zero only for wrapped tensors). */
+size_t scl_tensor_offset(scl_tensor t);
+scl_context scl_tensor_context(scl_tensor t);
+
+/* ============================================================================================= */
+/* 4. Operations                                                                                 */
+/* ============================================================================================= */
+
+/* ---- Convolution (im2col + GEMM through CLBlast) -------------------------------------------- */
+typedef struct { int stride_h, stride_w, pad_h, pad_w; } scl_conv2d_params;
+/* x [N,C,H,W], w [K,C,R,S], b [K] or NULL, y [N,K,P,Q] with P = (H + 2*pad_h - R)/stride_h + 1,
+   Q = (W + 2*pad_w - S)/stride_w + 1. Strides >= 1, pads >= 0, P and Q >= 1. */
+scl_status scl_conv2d_forward(scl_context ctx, const scl_conv2d_params *p, scl_tensor x, scl_tensor w,
+                              scl_tensor b, scl_tensor y);
+/* dx [N,C,H,W], dw [K,C,R,S], db [K]; any of them NULL to skip. */
+scl_status scl_conv2d_backward(scl_context ctx, const scl_conv2d_params *p, scl_tensor x, scl_tensor w,
+                               scl_tensor dy, scl_tensor dx, scl_tensor dw, scl_tensor db);
+
+/* ---- Fully connected ------------------------------------------------------------------------ */
+/* x [N, ...] seen as [N,K] with K the product of its other dims, w [M,K], b [M] or NULL, y [N,M]:
+   y = x·wᵀ + b. dx has x's shape. */
+scl_status scl_linear_forward(scl_context ctx, scl_tensor x, scl_tensor w, scl_tensor b, scl_tensor y);
+scl_status scl_linear_backward(scl_context ctx, scl_tensor x, scl_tensor w, scl_tensor dy, scl_tensor dx,
+                               scl_tensor dw, scl_tensor db);
+
+/* ---- PReLU ---------------------------------------------------------------------------------- */
+/* x [N,C,...], slope [C]: y = x > 0 ? x : slope[c]·x. dslope[c] = Σ dy·x over x <= 0 (Caffe). */
+scl_status scl_prelu_forward(scl_context ctx, scl_tensor x, scl_tensor slope, scl_tensor y);
+scl_status scl_prelu_backward(scl_context ctx, scl_tensor x, scl_tensor slope, scl_tensor dy, scl_tensor dx,
+                              scl_tensor dslope);
+
+/* ---- Elementwise add ------------------------------------------------------------------------ */
+/* y = a + b, all three the same shape; y may be a or b. */
+scl_status scl_add(scl_context ctx, scl_tensor a, scl_tensor b, scl_tensor y);
+
+/* ---- Weight normalisation ------------------------------------------------------------------- */
+/* w [M,K]: wn_i = w_i/|w_i| (a zero row stays zero); wn may be w. norms [M] or NULL gets |w_i|. */
+scl_status scl_weightnorm_forward(scl_context ctx, scl_tensor w, scl_tensor wn, scl_tensor norms);
+/* Exact Jacobian: dw_i = (dwn_i − wn_i (wn_i·dwn_i)) / |w_i| (zero for a zero row). */
+scl_status scl_weightnorm_backward(scl_context ctx, scl_tensor w, scl_tensor dwn, scl_tensor dw);
+
+/* ---- Margins (A-Softmax and the combined family) -------------------------------------------- */
+typedef enum { SCL_MARGIN_NONE = 0, SCL_MARGIN_ASOFTMAX = 1, SCL_MARGIN_COMBINED = 2 } scl_margin_type;
+typedef enum { SCL_GRAD_CAFFE = 0, SCL_GRAD_EXACT = 1 } scl_grad_mode;
+typedef struct {
+  scl_margin_type type;
+  int m;              /* A-Softmax: integer margin 1..4 */
+  float lambda;       /* A-Softmax: the current λ >= 0 (see scl_asoftmax_lambda) */
+  scl_grad_mode grad; /* A-Softmax only */
+  float s, m1, m2, m3; /* COMBINED: s·(cos(m1·θ + m2) − m3); CosFace m3>0, ArcFace m2>0, NormFace 0s, m1=1 */
+} scl_margin_params;
+/* max(lambda_min, base·(1 + gamma·iteration)^(−power)); the reference counts iterations from 1. */
+float scl_asoftmax_lambda(float base, float gamma, float power, float lambda_min, long iteration);
+/* x [N,K] features, w [M,K] class weights, labels I32 [N] in [0,M), logits [N,M].
+   SCL_MARGIN_NONE: logits = x·wᵀ. Labels out of range: SCL_ERR_INVALID_ARGUMENT (checked on the host,
+   so this call waits for the labels). */
+scl_status scl_margin_forward(scl_context ctx, const scl_margin_params *p, scl_tensor x, scl_tensor w,
+                              scl_tensor labels, scl_tensor logits);
+scl_status scl_margin_backward(scl_context ctx, const scl_margin_params *p, scl_tensor x, scl_tensor w,
+                               scl_tensor labels, scl_tensor dlogits, scl_tensor dx, scl_tensor dw);
+
+/* ---- Loss ----------------------------------------------------------------------------------- */
+/* Mean cross-entropy of softmax(logits [N,M]) against labels I32 [N], as Caffe's SoftmaxWithLoss
+   (probabilities clamped at FLT_MIN). dlogits [N,M] or NULL gets (softmax − onehot)/N. loss and
+   correct (number of rows whose argmax equals the label) may be NULL. Waits for the queue. */
+scl_status scl_softmax_xent(scl_context ctx, scl_tensor logits, scl_tensor labels, scl_tensor dlogits,
+                            float *loss, int *correct);
+
+/* ---- Optimiser ------------------------------------------------------------------------------ */
+typedef struct { float lr, momentum, weight_decay; } scl_sgd_params;
+/* Caffe SGD: g = dw + weight_decay·w; history = momentum·history + lr·g; w −= history. dw unchanged. */
+scl_status scl_sgd_update(scl_context ctx, const scl_sgd_params *p, scl_tensor w, scl_tensor dw,
+                          scl_tensor history);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+#endif /* SPHERECL_H */

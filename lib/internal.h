@@ -1,0 +1,161 @@
+/* Internal definitions shared by the library's files. Not installed. */
+#ifndef SPHERECL_INTERNAL_H
+#define SPHERECL_INTERNAL_H
+
+#include "spherecl.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define SCL_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define SCL_PRINTF(a, b)
+#endif
+
+/* The embedded kernel sources (generated at build time from the kernels folder, see cmake/embed.cmake). */
+typedef struct {
+  const char *name;   /* file name without .cl, e.g. "fill" */
+  const char *source; /* starts with a #line directive naming kernels/<name>.cl */
+} scl_kernel_source;
+extern const scl_kernel_source scl__kernel_sources[];
+extern const size_t scl__kernel_source_count;
+
+#define SCL_MAX_PROGRAMS 32
+#define SCL_MESSAGE_SIZE 8192
+
+/* A lazily built program: one per kernel file per context. */
+typedef struct {
+  const char *name;
+  cl_program program;
+} scl_program_slot;
+
+/* A scratch buffer owned by the context, grown on demand and reused across calls (im2col columns,
+   reductions). Ops on one context run one at a time on one in-order queue, so reuse is safe. */
+typedef struct {
+  cl_mem buffer;
+  size_t bytes;
+} scl_workspace;
+
+#define SCL_MAX_WORKSPACES 4
+
+struct scl_context_s {
+  cl_context cl;
+  cl_device_id device;
+  cl_command_queue queue;
+  char device_label[300]; /* "platform: device" for messages */
+  char build_options[64];
+  size_t max_work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+  scl_program_slot programs[SCL_MAX_PROGRAMS];
+  scl_workspace workspaces[SCL_MAX_WORKSPACES];
+  char message[SCL_MESSAGE_SIZE];
+};
+
+struct scl_tensor_s {
+  scl_context ctx;
+  scl_dtype dtype;
+  int ndim;
+  size_t dims[SCL_MAX_DIMS];
+  size_t count;
+  cl_mem buffer;
+  size_t offset; /* in elements (all dtypes are 4 bytes) */
+};
+
+/* ---- messages (context.c) ------------------------------------------------------------------- */
+/* Sets ctx's message (printf-style) and returns status; ctx may be NULL (message dropped). */
+scl_status scl__fail(scl_context ctx, scl_status status, const char *fmt, ...) SCL_PRINTF(3, 4);
+/* For an OpenCL error: "what: CL_..." */
+scl_status scl__cl_fail(scl_context ctx, cl_int err, const char *what);
+/* Thread-local message of a failed context creation. */
+void scl__set_create_error(const char *fmt, ...) SCL_PRINTF(1, 2);
+
+/* ---- devices (device.c) --------------------------------------------------------------------- */
+/* Enumerates every device: fills ids (up to cap) and returns the total in *count. */
+scl_status scl__device_list(cl_device_id *ids, size_t cap, size_t *count);
+/* Writes "  [i] type  platform: device\n" lines for every device into buf. */
+void scl__device_describe_all(char *buf, size_t size);
+scl_status scl__device_info_of(cl_device_id id, scl_device_info *info);
+
+/* ---- programs and launches (program.c) ------------------------------------------------------ */
+/* The kernel `kernel` of program kernels/<program>.cl, built on first use. Release it after use
+   (clReleaseKernel); kernels are cheap to create once the program exists. */
+scl_status scl__kernel(scl_context ctx, const char *program, const char *kernel, cl_kernel *out);
+/* Builds a program from source (used for the embedded sources, and by tests for broken ones).
+   A failed build returns SCL_ERR_BUILD with the compiler's log in the message. */
+scl_status scl__program_build(scl_context ctx, const char *name, const char *source, cl_program *out);
+
+/* Kernel arguments described in one list, so every launch site sets them the same way. */
+typedef enum { SCL_ARG_MEM, SCL_ARG_INT, SCL_ARG_UINT, SCL_ARG_FLOAT, SCL_ARG_LOCAL } scl_arg_kind;
+typedef struct {
+  scl_arg_kind kind;
+  union {
+    cl_mem mem;
+    cl_int i;
+    cl_uint u;
+    cl_float f;
+    size_t local_bytes;
+  } v;
+} scl_arg;
+#define SCL_MEM(m) ((scl_arg){SCL_ARG_MEM, {.mem = (m)}})
+#define SCL_INT(x) ((scl_arg){SCL_ARG_INT, {.i = (cl_int)(x)}})
+#define SCL_UINT(x) ((scl_arg){SCL_ARG_UINT, {.u = (cl_uint)(x)}})
+#define SCL_FLOAT(x) ((scl_arg){SCL_ARG_FLOAT, {.f = (cl_float)(x)}})
+#define SCL_LOCAL(bytes) ((scl_arg){SCL_ARG_LOCAL, {.local_bytes = (bytes)}})
+/* A tensor's buffer followed by its element offset: kernels take (global T *p, uint p_off). */
+#define SCL_TENSOR(t) SCL_MEM((t)->buffer), SCL_UINT((t)->offset)
+
+/* The fixed local size of 1-D launches: a fixed size means PoCL compiles each kernel once. */
+#define SCL_LOCAL_1D 64
+/* Enqueues program/kernel over `global` work-items (rounded up to a multiple of the local size;
+   kernels check their bounds) in groups of `local` (0: SCL_LOCAL_1D). */
+scl_status scl__launch(scl_context ctx, const char *program, const char *kernel, size_t global, size_t local,
+                       int nargs, const scl_arg *args);
+#define SCL_LAUNCH(ctx, prog, kern, global, local, ...)                                            \
+  scl__launch((ctx), (prog), (kern), (global), (local), (int)(sizeof((scl_arg[]){__VA_ARGS__}) / sizeof(scl_arg)), \
+              (scl_arg[]){__VA_ARGS__})
+
+/* ---- workspaces (context.c) ----------------------------------------------------------------- */
+/* A device buffer of at least `bytes`, slot 0..SCL_MAX_WORKSPACES-1, valid until the next call
+   that asks for the same slot. */
+scl_status scl__workspace(scl_context ctx, int slot, size_t bytes, cl_mem *out);
+
+/* ---- argument checks (check.c) -------------------------------------------------------------- */
+/* Each returns SCL_OK or fails with a message naming the op and the argument. */
+scl_status scl__check_ctx(scl_context ctx, const char *op);
+scl_status scl__check_tensor(scl_context ctx, const char *op, const char *name, scl_tensor t, scl_dtype dtype);
+/* t has exactly ndim dims equal to dims (a 0 in dims means "any"). */
+scl_status scl__check_shape(scl_context ctx, const char *op, const char *name, scl_tensor t, int ndim,
+                            const size_t *dims);
+scl_status scl__check_same_shape(scl_context ctx, const char *op, const char *name_a, scl_tensor a,
+                                 const char *name_b, scl_tensor b);
+/* Two tensors sharing bytes of the same buffer (outputs must not overlap inputs unless allowed). */
+int scl__overlap(scl_tensor a, scl_tensor b);
+/* "[3,5,7]" */
+void scl__shape_string(scl_tensor t, char *buf, size_t size);
+
+/* ---- BLAS (blas.c, the only file that includes clblast_c.h) --------------------------------- */
+typedef enum { SCL_NO_TRANS = 0, SCL_TRANS = 1 } scl_trans;
+/* Row-major C[m,n] = alpha·op(A)·op(B) + beta·C, offsets and leading dimensions in elements. */
+scl_status scl__gemm(scl_context ctx, scl_trans ta, scl_trans tb, size_t m, size_t n, size_t k, float alpha,
+                     cl_mem a, size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
+                     size_t c_off, size_t ldc);
+/* The same for batch_count independent problems, each offset by the given strides. */
+scl_status scl__gemm_batched(scl_context ctx, scl_trans ta, scl_trans tb, size_t m, size_t n, size_t k,
+                             float alpha, cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off,
+                             size_t ldb, size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc,
+                             size_t c_stride, size_t batch_count);
+/* im2col/col2im of one image (cross-correlation, no dilation). col2im ADDS into im. */
+scl_status scl__im2col(scl_context ctx, size_t channels, size_t height, size_t width, size_t kh, size_t kw,
+                       size_t pad_h, size_t pad_w, size_t stride_h, size_t stride_w, cl_mem im, size_t im_off,
+                       cl_mem col, size_t col_off);
+scl_status scl__col2im(scl_context ctx, size_t channels, size_t height, size_t width, size_t kh, size_t kw,
+                       size_t pad_h, size_t pad_w, size_t stride_h, size_t stride_w, cl_mem col, size_t col_off,
+                       cl_mem im, size_t im_off);
+/* Reads the tuning file named by SPHERECL_TUNING (if set) and applies the entries for ctx's device.
+   Called once by context creation. A malformed file is an error (SCL_ERR_FORMAT, line named). */
+scl_status scl__blas_apply_tuning(scl_context ctx);
+/* Parses and applies a tuning file for ctx's device (exposed for tests and `spherecl tune`).
+   *applied receives the number of kernel entries applied. */
+scl_status scl__blas_apply_tuning_file(scl_context ctx, const char *path, int *applied);
+
+#endif

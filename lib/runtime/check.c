@@ -1,0 +1,67 @@
+/* Argument checks shared by every op: each failure names the op, the argument and the shapes. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *dtype_name(scl_dtype d) { return d == SCL_F32 ? "F32" : d == SCL_I32 ? "I32" : "?"; }
+
+void scl__shape_string(scl_tensor t, char *buf, size_t size) {
+  size_t used = 0;
+  buf[0] = '\0';
+  if (!t) {
+    snprintf(buf, size, "(null)");
+    return;
+  }
+  for (int i = 0; i < t->ndim && used < size; i++) {
+    int w = snprintf(buf + used, size - used, "%s%zu", i ? "," : "[", t->dims[i]);
+    if (w < 0) return;
+    used += (size_t)w;
+  }
+  if (used < size) snprintf(buf + used, size - used, "]");
+}
+
+scl_status scl__check_ctx(scl_context ctx, const char *op) {
+  (void)op;
+  return ctx ? SCL_OK : SCL_ERR_INVALID_ARGUMENT;
+}
+
+scl_status scl__check_tensor(scl_context ctx, const char *op, const char *name, scl_tensor t, scl_dtype dtype) {
+  if (!t) return scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT, "%s: %s is NULL", op, name);
+  if (t->ctx != ctx) return scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT, "%s: %s belongs to another context", op, name);
+  if (t->dtype != dtype)
+    return scl__fail(ctx, SCL_ERR_DTYPE, "%s: %s is %s, expected %s", op, name, dtype_name(t->dtype),
+                     dtype_name(dtype));
+  return SCL_OK;
+}
+
+scl_status scl__check_shape(scl_context ctx, const char *op, const char *name, scl_tensor t, int ndim,
+                            const size_t *dims) {
+  int ok = t->ndim == ndim;
+  for (int i = 0; ok && i < ndim; i++) ok = dims[i] == 0 || dims[i] == t->dims[i];
+  if (ok) return SCL_OK;
+  char got[96], want[96] = "[";
+  scl__shape_string(t, got, sizeof got);
+  for (int i = 0; i < ndim; i++) {
+    char d[24];
+    if (dims[i]) snprintf(d, sizeof d, "%s%zu", i ? "," : "", dims[i]);
+    else snprintf(d, sizeof d, "%s*", i ? "," : "");
+    strncat(want, d, sizeof want - strlen(want) - 1);
+  }
+  strncat(want, "]", sizeof want - strlen(want) - 1);
+  return scl__fail(ctx, SCL_ERR_SHAPE, "%s: %s has shape %s, expected %s", op, name, got, want);
+}
+
+scl_status scl__check_same_shape(scl_context ctx, const char *op, const char *name_a, scl_tensor a,
+                                 const char *name_b, scl_tensor b) {
+  if (scl__check_shape(ctx, op, name_b, b, a->ndim, a->dims) == SCL_OK) return SCL_OK;
+  char detail[256];
+  memcpy(detail, ctx->message, sizeof detail - 1);
+  detail[sizeof detail - 1] = '\0';
+  return scl__fail(ctx, SCL_ERR_SHAPE, "%s (the shape of %s)", detail, name_a);
+}
+
+int scl__overlap(scl_tensor a, scl_tensor b) {
+  if (!a || !b || a->buffer != b->buffer) return 0;
+  return a->offset < b->offset + b->count && b->offset < a->offset + a->count;
+}

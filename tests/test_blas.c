@@ -1,0 +1,82 @@
+/* The CLBlast layer: GEMM in every transpose combination, with offsets, batched, against a
+   double-precision reference. (Tuning overrides: test_tuning.c, since they are process-wide.) */
+#include "internal.h"
+#include "ref/ref_gemm.h"
+#include "testkit/testkit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* C[m,n] at element offset 5 of its buffer, A and B at offsets 3 and 11, all with padded leading
+   dimensions: every offset and ld argument is exercised. */
+static void check_gemm(scl_context ctx, int ta, int tb, size_t m, size_t n, size_t k, uint64_t seed) {
+  tk_rng r = tk_rng_make(seed);
+  size_t arows = ta ? k : m, acols = ta ? m : k, brows = tb ? n : k, bcols = tb ? k : n;
+  size_t lda = acols + 2, ldb = bcols + 1, ldc = n + 3;
+  size_t asz = 3 + arows * lda, bsz = 11 + brows * ldb, csz = 5 + m * ldc;
+  float *a = malloc(asz * 4), *b = malloc(bsz * 4), *c = malloc(csz * 4);
+  tk_fill_uniform(&r, a, asz, -1, 1);
+  tk_fill_uniform(&r, b, bsz, -1, 1);
+  float *ap = malloc(arows * acols * 4), *bp = malloc(brows * bcols * 4);
+  for (size_t i = 0; i < arows; i++)
+    for (size_t j = 0; j < acols; j++) ap[i * acols + j] = a[3 + i * lda + j];
+  for (size_t i = 0; i < brows; i++)
+    for (size_t j = 0; j < bcols; j++) bp[i * bcols + j] = b[11 + i * ldb + j];
+  scl_tensor A = tk_tensor(ctx, a, asz, 0, 0, 0), B = tk_tensor(ctx, b, bsz, 0, 0, 0), C = tk_tensor(ctx, NULL, csz, 0, 0, 0);
+  TK_OK(ctx, scl__gemm(ctx, ta ? SCL_TRANS : SCL_NO_TRANS, tb ? SCL_TRANS : SCL_NO_TRANS, m, n, k, 1.0f, A->buffer, 3,
+                       lda, B->buffer, 11, ldb, 0.0f, C->buffer, 5, ldc));
+  TK_OK(ctx, scl_tensor_read(C, c, csz * 4));
+  double *ref = malloc(m * n * sizeof *ref);
+  ref_gemm(ta, tb, m, n, k, ap, bp, ref);
+  float *got = malloc(m * n * 4);
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < n; j++) got[i * n + j] = c[5 + i * ldc + j];
+  char what[64];
+  snprintf(what, sizeof what, "gemm ta=%d tb=%d %zux%zux%zu", ta, tb, m, n, k);
+  tk_expect_close(what, got, ref, m * n, TK_TOL_GEMM);
+  free(a), free(b), free(c), free(ap), free(bp), free(ref), free(got);
+  scl_tensor_release(A), scl_tensor_release(B), scl_tensor_release(C);
+}
+
+static void gemm_transposes(scl_context ctx) {
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++) check_gemm(ctx, ta, tb, 13, 7, 29, (uint64_t)(10 + ta * 2 + tb));
+}
+
+static void gemm_large(scl_context ctx) { check_gemm(ctx, 0, 1, 257, 131, 300, 3); }
+
+static void gemm_batched(scl_context ctx) {
+  const size_t m = 5, n = 6, k = 7, batch = 3;
+  tk_rng r = tk_rng_make(4);
+  float a[3 * 5 * 7], b[3 * 7 * 6], c[3 * 5 * 6];
+  tk_fill_uniform(&r, a, sizeof a / 4, -1, 1);
+  tk_fill_uniform(&r, b, sizeof b / 4, -1, 1);
+  scl_tensor A = tk_tensor(ctx, a, sizeof a / 4, 0, 0, 0), B = tk_tensor(ctx, b, sizeof b / 4, 0, 0, 0),
+             C = tk_tensor(ctx, NULL, sizeof c / 4, 0, 0, 0);
+  TK_OK(ctx, scl__gemm_batched(ctx, SCL_NO_TRANS, SCL_NO_TRANS, m, n, k, 1.0f, A->buffer, 0, k, m * k, B->buffer, 0,
+                               n, k * n, 0.0f, C->buffer, 0, n, m * n, batch));
+  TK_OK(ctx, scl_tensor_read(C, c, sizeof c));
+  double ref[3 * 5 * 6];
+  for (size_t i = 0; i < batch; i++) ref_gemm(0, 0, m, n, k, a + i * m * k, b + i * k * n, ref + i * m * n);
+  tk_expect_close("batched gemm", c, ref, batch * m * n, TK_TOL_GEMM);
+  scl_tensor_release(A), scl_tensor_release(B), scl_tensor_release(C);
+}
+
+static void gemm_errors_pass_through(scl_context ctx) {
+  scl_tensor A = tk_tensor(ctx, NULL, 4, 0, 0, 0);
+  /* A buffer too small for the problem: CLBlast's own status comes back unchanged. */
+  scl_status st = scl__gemm(ctx, SCL_NO_TRANS, SCL_NO_TRANS, 8, 8, 8, 1.0f, A->buffer, 0, 8, A->buffer, 0, 8, 0.0f,
+                            A->buffer, 0, 8);
+  TK_CHECK_MSG(st <= -1007 && st >= -1011, "got %s", scl_status_string(st));
+  TK_CHECK(strstr(scl_context_error(ctx), "CLBlast") != NULL);
+  scl_tensor_release(A);
+}
+
+int main(int argc, char **argv) {
+  const tk_case cases[] = {{"gemm_transposes", gemm_transposes},
+                           {"gemm_large", gemm_large},
+                           {"gemm_batched", gemm_batched},
+                           {"gemm_errors_pass_through", gemm_errors_pass_through}};
+  return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
+}
