@@ -7,6 +7,8 @@
  *   3. Tensors                             scl_tensor_create, scl_tensor_wrap, scl_tensor_read/write/fill, ...
  *   4. Operations (forward and backward)   conv2d, linear, prelu, add, weightnorm, margin, softmax_xent, sgd
  *   5. Networks and training               scl_net_* (SphereFace-4/10/20/36/64, model files)
+ *   6. Data                                scl_dataset_* (MNIST IDX, image folders), scl_image_load
+ *   7. Face verification                   scl_pairs_*, scl_verify_* (the LFW 10-fold protocol)
  *
  * Conventions that hold everywhere:
  *   - Every call returns scl_status (SCL_OK = 0). OpenCL and CLBlast codes pass through unchanged;
@@ -114,7 +116,8 @@ void scl_context_release(scl_context ctx);
 /* Waits until all work queued on the context has finished. */
 scl_status scl_context_finish(scl_context ctx);
 /* The last detailed message of a failed call on ctx ("" if none). With ctx NULL: the message of
-   the last failed scl_context_create / scl_context_create_from_cl on the calling thread. */
+   the last failed call that has no context to carry it (scl_context_create, scl_context_create_from_cl,
+   datasets, image loading, pairs files, the verification protocol) on the calling thread. */
 const char *scl_context_error(scl_context ctx);
 
 cl_context scl_context_cl(scl_context ctx);
@@ -224,6 +227,151 @@ typedef struct { float lr, momentum, weight_decay; } scl_sgd_params;
 /* Caffe SGD: g = dw + weight_decay·w; history = momentum·history + lr·g; w −= history. dw unchanged. */
 scl_status scl_sgd_update(scl_context ctx, const scl_sgd_params *p, scl_tensor w, scl_tensor dw,
                           scl_tensor history);
+
+/* ============================================================================================= */
+/* 5. Networks and training                                                                      */
+/* ============================================================================================= */
+
+typedef struct scl_net_s *scl_net;
+
+/* Everything that defines a network and how it is trained; saved whole in model files. */
+typedef struct {
+  int depth;                       /* SphereFace-N: 4, 10, 20, 36 or 64 */
+  int in_channels, in_height, in_width; /* input images (C×H×W), e.g. 3×112×96, 1×28×28, 1×112×92 */
+  int widths[4];                   /* the four stages' widths: 64, 128, 256, 512 */
+  int embed_dim;                   /* fc5, the embedding: 512 */
+  int num_classes;                 /* rows of the class-weight matrix (the margin layer) */
+  scl_margin_params margin;        /* A-Softmax m=4, SCL_GRAD_CAFFE by default; λ is set by the schedule */
+  float lambda_base, lambda_gamma, lambda_power, lambda_min; /* 1000, 0.12, 1, 5 */
+  float lr, momentum, weight_decay; /* 0.1, 0.9, 5e-4 */
+  float lr_gamma;                  /* lr multiplier at each step: 0.1 */
+  long lr_steps[4];                /* iterations where lr is multiplied by lr_gamma; 0 = unused */
+  unsigned long long seed;         /* initialisation (and the trainer's shuffling) */
+} scl_net_config;
+
+/* SphereFace-20, 3×112×96 input, widths 64/128/256/512, 512-d embedding, 10572 classes (CASIA),
+   A-Softmax m=4 with Caffe gradients, λ 1000/0.12/1/5, lr 0.1, momentum 0.9, decay 5e-4,
+   lr ×0.1 at 16000 and 24000, seed 1. */
+void scl_net_config_default(scl_net_config *cfg);
+
+/* Builds the network and initialises it as Caffe does (SPEC §6): stride-2 convs and fc5 xavier with
+   trainable biases (lr×2, no decay); unit convs gaussian σ=0.01 with biases fixed at 0; PReLU 0.25;
+   class weights xavier. Invalid configs: SCL_ERR_INVALID_ARGUMENT naming the field. The spatial size
+   must stay >= 1 through the four stride-2 stages. */
+scl_status scl_net_create(scl_context ctx, const scl_net_config *cfg, scl_net *net);
+void scl_net_release(scl_net net);
+const scl_net_config *scl_net_get_config(scl_net net);
+scl_context scl_net_context(scl_net net);
+/* Iterations done so far (0 for a new net; restored from checkpoints). */
+long scl_net_iteration(scl_net net);
+
+typedef struct {
+  long iteration; /* the iteration this step was (counted from 1) */
+  float loss;     /* mean softmax cross-entropy of the batch (with the margin) */
+  float accuracy; /* fraction of the batch whose margin logits' argmax is the label */
+  float lambda;   /* the λ used (A-Softmax) */
+  float lr;       /* the learning rate used */
+} scl_train_stats;
+
+/* One SGD step on a host batch: images [n, C, H, W] already normalised ((p − 127.5)/128),
+   labels [n] in [0, num_classes). Non-finite loss: SCL_ERR_NUMERIC (weights left as before the step
+   is not guaranteed; reload a checkpoint). */
+scl_status scl_net_train_step(scl_net net, const float *images, const int *labels, size_t n,
+                              scl_train_stats *stats);
+/* Embeddings (fc5 outputs) of n images into out [n, embed_dim]. */
+scl_status scl_net_embed(scl_net net, const float *images, size_t n, float *out);
+/* Inference logits [n, num_classes] with no margin: x·ŵᵀ (A-Softmax/softmax, ŵ the normalised class
+   weights) or s·cos (combined). Their argmax is the closed-set prediction. */
+scl_status scl_net_logits(scl_net net, const float *images, size_t n, float *out);
+
+/* Model files: little-endian, versioned, CRC-32 checked (format documented in lib/net/modelfile.c).
+   with_optimizer = 1 also stores the momentum histories and the iteration counter (a checkpoint), so
+   training resumes exactly. Saving is atomic: a temporary file, fsync, then rename. Loading refuses
+   truncated, corrupt, foreign and newer-version files with SCL_ERR_FORMAT. */
+scl_status scl_net_save(scl_net net, const char *path, int with_optimizer);
+scl_status scl_net_load(scl_context ctx, const char *path, scl_net *net);
+/* The verification threshold stored with the model (NaN when none was set). */
+float scl_net_threshold(scl_net net);
+void scl_net_set_threshold(scl_net net, float threshold);
+
+/* ============================================================================================= */
+/* 6. Data                                                                                       */
+/* ============================================================================================= */
+
+typedef struct scl_dataset_s *scl_dataset;
+
+/* MNIST: dir holds train-images-idx3-ubyte / train-labels-idx1-ubyte (train = 1) or the t10k-
+   files (train = 0), raw or with .gz. Images are 1×28×28. */
+scl_status scl_dataset_open_mnist(const char *dir, int train, scl_dataset *ds);
+/* An image folder: one subfolder per identity (sorted by name → labels 0..), images PGM, PNG or
+   JPEG. All images must have one size; colour images are converted to the first image's channels.
+   Images are decoded when fetched. first/last (1-based, inclusive; 0 = no limit) select a range of
+   the sorted identities, e.g. 1..30 of AT&T's s1..s40 in natural order ("s2" before "s10"). */
+scl_status scl_dataset_open_folder(const char *root, int first, int last, scl_dataset *ds);
+void scl_dataset_release(scl_dataset ds);
+size_t scl_dataset_size(scl_dataset ds);
+int scl_dataset_classes(scl_dataset ds);
+/* C, H, W of every image. */
+void scl_dataset_shape(scl_dataset ds, int *channels, int *height, int *width);
+/* The identity's folder name ("s7") or the digit ("7"). NULL if out of range. */
+const char *scl_dataset_class_name(scl_dataset ds, int label);
+/* Fetches n samples by index into images [n, C, H, W] normalised as (p − 127.5)/128 and labels [n]
+   (either may be NULL). mirror (NULL or n flags) flips sample i horizontally when mirror[i] != 0. */
+scl_status scl_dataset_get(scl_dataset ds, const size_t *indices, size_t n, const unsigned char *mirror,
+                           float *images, int *labels);
+
+/* Loads one image file (PGM/PNG/JPEG) as channels×height×width floats normalised as above;
+   the file's size must match (else SCL_ERR_SHAPE), colour↔grey is converted. */
+scl_status scl_image_load(const char *path, int channels, int height, int width, float *out);
+
+/* ============================================================================================= */
+/* 7. Face verification                                                                          */
+/* ============================================================================================= */
+
+/* One line of an LFW-style pairs file: same person (name_a == name_b) or different people. */
+typedef struct {
+  char name_a[128], name_b[128];
+  int index_a, index_b; /* image numbers as written in the file (LFW: 1-based) */
+  int same;             /* 1 same person, 0 different */
+  int fold;             /* 0..folds-1 */
+} scl_pair;
+
+/* Reads pairs.txt: a header "folds pairs_per_class", then per fold pairs_per_class lines
+   "name i j" (same) followed by pairs_per_class lines "name1 i name2 j" (different).
+   *pairs is malloc'd (free with free()). Malformed lines: SCL_ERR_FORMAT naming the line number. */
+scl_status scl_pairs_read(const char *path, scl_pair **pairs, size_t *npairs, int *folds);
+/* Writes pairs (grouped by fold, same before different) atomically. */
+scl_status scl_pairs_write(const char *path, const scl_pair *pairs, size_t npairs, int folds);
+/* Makes balanced pairs from an image folder (identities first..last as in scl_dataset_open_folder):
+   per fold, per_fold same-person and per_fold different-person pairs, drawn without repeats by seed. */
+scl_status scl_pairs_make(const char *root, int first, int last, int folds, int per_fold, unsigned long long seed,
+                          scl_pair **pairs, size_t *npairs);
+/* The file of image (name, index) under root. pattern NULL: tries the LFW layout
+   root/name/name_%04d.{jpg,png,pgm} then root/name/%d.{pgm,png,jpg}; else a pattern with %n (name)
+   and %i (index) or %4i (zero-padded to 4), e.g. "%n/%n_%4i.jpg" or "%n/%i.pgm". SCL_ERR_IO if absent. */
+scl_status scl_pairs_image_path(const char *root, const char *pattern, const char *name, int index, char *out,
+                                size_t size);
+
+typedef struct {
+  int folds;
+  double accuracy[32];  /* per fold, on its held-out pairs */
+  double threshold[32]; /* per fold, chosen on the other folds */
+  double mean, std;     /* of the fold accuracies (std with n − 1) */
+  double tar_at_far_1e2, tar_at_far_1e3; /* over all pairs' held-out scores */
+  double threshold_all; /* the threshold chosen on all pairs together (for `compare`) */
+} scl_verify_result;
+
+/* The SphereFace authors' LFW protocol over features fa, fb [npairs, dim] (already the embedding
+   of the image ++ its mirror), fold[npairs], same[npairs]. For each fold: subtract the mean feature
+   of the other folds (if subtract_mean), L2-normalise, score by cosine; the threshold is the mean of
+   all t = −1 + k·1e−4 (k = 0..20000) reaching the best accuracy on the other folds (same pairs count
+   when score > t, different when score < t); it is applied to the held-out fold. scores (NULL or
+   [npairs]) receives each pair's held-out score. */
+scl_status scl_verify_protocol(const float *fa, const float *fb, size_t dim, const int *fold, const int *same,
+                               size_t npairs, int folds, int subtract_mean, scl_verify_result *result,
+                               float *scores);
+/* Writes the ROC of scores/same as CSV "threshold,far,tar" (atomically). */
+scl_status scl_verify_write_roc(const char *path, const float *scores, const int *same, size_t n);
 
 #ifdef __cplusplus
 } /* extern "C" */

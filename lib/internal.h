@@ -66,8 +66,25 @@ struct scl_tensor_s {
 scl_status scl__fail(scl_context ctx, scl_status status, const char *fmt, ...) SCL_PRINTF(3, 4);
 /* For an OpenCL error: "what: CL_..." */
 scl_status scl__cl_fail(scl_context ctx, cl_int err, const char *what);
-/* Thread-local message of a failed context creation. */
-void scl__set_create_error(const char *fmt, ...) SCL_PRINTF(1, 2);
+/* For calls with no context (context creation, datasets, files, verification): sets the calling
+   thread's message, which scl_context_error(NULL) returns, and returns status. */
+scl_status scl__fail_noctx(scl_status status, const char *fmt, ...) SCL_PRINTF(2, 3);
+#define scl__set_create_error(...) ((void)scl__fail_noctx(0, __VA_ARGS__))
+
+/* ---- deterministic random numbers (rng.c): splitmix64, identical on every platform ------------ */
+typedef struct {
+  uint64_t state;
+} scl_rng;
+scl_rng scl__rng_make(uint64_t seed);
+uint64_t scl__rng_next(scl_rng *r);
+/* Uniform in [lo, hi). */
+double scl__rng_uniform(scl_rng *r, double lo, double hi);
+/* Standard normal (Box-Muller). */
+double scl__rng_normal(scl_rng *r);
+/* Uniform integer in [0, n). */
+size_t scl__rng_below(scl_rng *r, size_t n);
+/* Fisher-Yates shuffle of idx[0..n). */
+void scl__rng_shuffle(scl_rng *r, size_t *idx, size_t n);
 
 /* ---- devices (device.c) --------------------------------------------------------------------- */
 /* Enumerates every device: fills ids (up to cap) and returns the total in *count. */

@@ -11,6 +11,13 @@ static const struct {
 } commands[] = {
     {"devices", cmd_devices, "list OpenCL devices and the one spherecl picks by default"},
     {"selftest", cmd_selftest, "run a GEMM on a device and check it against the CPU"},
+    {"train", cmd_train, "train a SphereFace model (MNIST or an image folder)"},
+    {"eval", cmd_eval, "closed-set accuracy of a model on a test set"},
+    {"embed", cmd_embed, "write the embeddings of images"},
+    {"pairs", cmd_pairs, "make LFW-style same/different pairs from an image folder"},
+    {"verify", cmd_verify, "face verification accuracy on a pairs file (LFW 10-fold protocol)"},
+    {"compare", cmd_compare, "cosine similarity of two face images, and a same/different verdict"},
+    {"bench", cmd_bench, "benchmarks: `bench ops` (conv/GEMM rates), `bench train`"},
 };
 
 static void usage(FILE *f) {

@@ -12,16 +12,17 @@
 #define SCL_THREAD_LOCAL __thread
 #endif
 
-/* Only failed context creation has no context to carry its message: keep it per thread. */
+/* Calls with no context to carry their message (creation, files) keep it per thread. */
 static SCL_THREAD_LOCAL char create_error[SCL_MESSAGE_SIZE];
 
 const char *scl_version(void) { return "0.1.0"; }
 
-void scl__set_create_error(const char *fmt, ...) {
+scl_status scl__fail_noctx(scl_status status, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(create_error, sizeof create_error, fmt, ap);
   va_end(ap);
+  return status;
 }
 
 scl_status scl__fail(scl_context ctx, scl_status status, const char *fmt, ...) {
