@@ -7,13 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fails unless t still holds exactly `before` (bit for bit: a refused call wrote nothing). */
-static void expect_unchanged(const char *what, scl_tensor t, const float *before) {
-  float *now = tk_read(t);
-  TK_CHECK_MSG(memcmp(now, before, scl_tensor_count(t) * sizeof *now) == 0, "%s: the output was modified", what);
-  free(now);
-}
-
 /* A view of `count` floats at element `offset` of t's buffer, shaped [count]. */
 static scl_tensor view(scl_context ctx, scl_tensor t, size_t offset, size_t count) {
   scl_tensor v = NULL;
@@ -33,11 +26,10 @@ static void check_add(scl_context ctx, const size_t d[4], uint64_t seed) {
   TK_OK(ctx, scl_add(ctx, A, B, y));
   double *da = ref_widen(a, n), *db = ref_widen(b, n), *ref = malloc(n * sizeof *ref);
   ref_add(n, da, db, ref);
-  float *got = tk_read(y);
   char what[64];
   snprintf(what, sizeof what, "add [%zu,%zu,%zu,%zu]", d[0], d[1], d[2], d[3]);
-  tk_expect_close(what, got, ref, n, TK_TOL_ELEMENTWISE);
-  free(a), free(b), free(da), free(db), free(ref), free(got);
+  tk_expect_tensor(what, y, ref, TK_TOL_ELEMENTWISE);
+  free(a), free(b), free(da), free(db), free(ref);
   scl_tensor_release(A), scl_tensor_release(B), scl_tensor_release(y);
 }
 
@@ -61,11 +53,9 @@ static void add_in_place(scl_context ctx) {
     scl_tensor second = k == 3 ? A : B;
     TK_OK(ctx, scl_add(ctx, A, second, y));
     for (int i = 0; i < N; i++) ref[i] = (double)a[i] + (k == 3 ? a[i] : b[i]);
-    float *got = tk_read(y);
     char what[32];
     snprintf(what, sizeof what, "in place, case %d", k);
-    tk_expect_close(what, got, ref, N, TK_TOL_ELEMENTWISE);
-    free(got);
+    tk_expect_tensor(what, y, ref, TK_TOL_ELEMENTWISE);
     scl_tensor_release(alias), scl_tensor_release(A), scl_tensor_release(B);
   }
 }
@@ -82,9 +72,7 @@ static void add_offsets(scl_context ctx) {
   double ref[TOTAL];
   for (int i = 0; i < TOTAL; i++) ref[i] = host[i];
   for (int i = 0; i < N; i++) ref[3 + 2 * N + 5 + i] = (double)host[3 + i] + host[3 + N / 2 + i];
-  float *got = tk_read(all);
-  tk_expect_close("views at offsets (and nothing else written)", got, ref, TOTAL, TK_TOL_ELEMENTWISE);
-  free(got);
+  tk_expect_tensor("views at offsets (and nothing else written)", all, ref, TK_TOL_ELEMENTWISE);
   scl_tensor_release(A), scl_tensor_release(B), scl_tensor_release(Y), scl_tensor_release(all);
 }
 
@@ -111,12 +99,12 @@ static void add_bad_inputs(scl_context ctx) {
   TK_STATUS(ctx, scl_add(ctx, A, T, Y), SCL_ERR_SHAPE);
   TK_STATUS(ctx, scl_add(ctx, T, B, Y), SCL_ERR_SHAPE);
   TK_CHECK(strstr(scl_context_error(ctx), "[5,3]") != NULL);
-  expect_unchanged("bad add", Y, before);
+  tk_expect_unchanged("bad add", Y, before);
   /* Q starts 4 elements into P: partial overlaps are refused, whichever input it is */
   TK_STATUS(ctx, scl_add(ctx, P, B, Q), SCL_ERR_INVALID_ARGUMENT);
   TK_STATUS(ctx, scl_add(ctx, A, P, Q), SCL_ERR_INVALID_ARGUMENT);
   TK_STATUS(ctx, scl_add(ctx, Q, A, P), SCL_ERR_INVALID_ARGUMENT);
-  expect_unchanged("partial overlap", big, before_big);
+  tk_expect_unchanged("partial overlap", big, before_big);
   free(before), free(before_big);
   scl_tensor_release(A), scl_tensor_release(B), scl_tensor_release(Y), scl_tensor_release(T);
   scl_tensor_release(I), scl_tensor_release(P), scl_tensor_release(Q), scl_tensor_release(big);

@@ -2,7 +2,7 @@
    and against central finite differences of that reference; NULL gradients; every bad input
    (status AND untouched outputs); tensors wrapped at byte offsets; a batch that runs in chunks. */
 #include "ref/ref_conv.h"
-#include "testkit/testkit.h"
+#include "testkit/tk_layer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -23,158 +23,72 @@ static const conv_case CASES[] = {
 };
 #define NCASES (sizeof CASES / sizeof CASES[0])
 
-/* One convolution with random inputs (float for the device, the same values in double). */
+/* One convolution with random inputs (tk_layer_data: float for the device, the same values in double). */
 typedef struct {
   ref_conv_shape g;
   scl_conv2d_params p;
-  size_t P, Q, nx, nw, ny;
-  float *x, *w, *b, *dy;
-  double *xd, *wd, *bd, *dyd;
+  tk_layer_data d;
 } problem;
-
-static double *to_double(const float *f, size_t n) {
-  double *d = malloc(n * sizeof *d);
-  for (size_t i = 0; i < n; i++) d[i] = f[i];
-  return d;
-}
-
-static float *random_floats(tk_rng *r, size_t n) {
-  float *f = malloc(n * sizeof *f);
-  tk_fill_uniform(r, f, n, -1, 1);
-  return f;
-}
 
 static problem make_problem(const ref_conv_shape *g, uint64_t seed) {
   problem pr = {.g = *g, .p = {g->sh, g->sw, g->ph, g->pw}};
-  tk_rng r = tk_rng_make(seed);
-  pr.P = ref_conv_p(g), pr.Q = ref_conv_q(g);
-  pr.nx = g->n * g->c * g->h * g->w, pr.nw = g->k * g->c * g->r * g->s, pr.ny = g->n * g->k * pr.P * pr.Q;
-  pr.x = random_floats(&r, pr.nx), pr.w = random_floats(&r, pr.nw), pr.b = random_floats(&r, g->k);
-  pr.dy = random_floats(&r, pr.ny);
-  pr.xd = to_double(pr.x, pr.nx), pr.wd = to_double(pr.w, pr.nw), pr.bd = to_double(pr.b, g->k);
-  pr.dyd = to_double(pr.dy, pr.ny);
+  const tk_layer_shape shape = {
+      {g->n, g->c, g->h, g->w}, {g->k, g->c, g->r, g->s}, {g->n, g->k, ref_conv_p(g), ref_conv_q(g)}, g->k};
+  pr.d = tk_layer_data_make(&shape, seed);
   return pr;
 }
 
-static void free_problem(problem *pr) {
-  free(pr->x), free(pr->w), free(pr->b), free(pr->dy);
-  free(pr->xd), free(pr->wd), free(pr->bd), free(pr->dyd);
-}
+static void free_problem(problem *pr) { tk_layer_data_free(&pr->d); }
 
-/* Device tensors of a problem; outputs start NaN-poisoned. */
-typedef struct {
-  scl_tensor x, w, b, dy, y, dx, dw, db;
-} tensors;
-
-static tensors make_tensors(scl_context ctx, const problem *pr) {
-  const ref_conv_shape *g = &pr->g;
-  tensors t = {
-      .x = tk_tensor(ctx, pr->x, g->n, g->c, g->h, g->w),
-      .w = tk_tensor(ctx, pr->w, g->k, g->c, g->r, g->s),
-      .b = tk_tensor(ctx, pr->b, g->k, 0, 0, 0),
-      .dy = tk_tensor(ctx, pr->dy, g->n, g->k, pr->P, pr->Q),
-      .y = tk_tensor(ctx, NULL, g->n, g->k, pr->P, pr->Q),
-      .dx = tk_tensor(ctx, NULL, g->n, g->c, g->h, g->w),
-      .dw = tk_tensor(ctx, NULL, g->k, g->c, g->r, g->s),
-      .db = tk_tensor(ctx, NULL, g->k, 0, 0, 0),
-  };
-  return t;
-}
-
-static void free_tensors(tensors *t) {
-  scl_tensor all[] = {t->x, t->w, t->b, t->dy, t->y, t->dx, t->dw, t->db};
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) scl_tensor_release(all[i]);
-}
-
-/* Reads a tensor and compares it with ref (GEMM tolerance); names the case in the message. */
-static void expect_tensor(const char *case_name, const char *what, scl_tensor t, const double *ref) {
-  float *got = tk_read(t);
-  char label[160];
-  snprintf(label, sizeof label, "%s: %s", case_name, what);
-  tk_expect_close(label, got, ref, scl_tensor_count(t), TK_TOL_GEMM);
-  free(got);
+/* The double reference forward of the layer described by arg (a ref_conv_shape). */
+static void reference_forward(const void *arg, const tk_layer_data *d, double *y) {
+  ref_conv2d_forward(arg, d->xd, d->wd, d->bd, y);
 }
 
 static void forward_matches_reference(scl_context ctx) {
   for (size_t c = 0; c < NCASES; c++)
     for (int with_bias = 0; with_bias < 2; with_bias++) {
       problem pr = make_problem(&CASES[c].g, 100 + c);
-      tensors t = make_tensors(ctx, &pr);
-      double *ref = malloc(pr.ny * sizeof *ref);
-      ref_conv2d_forward(&pr.g, pr.xd, pr.wd, with_bias ? pr.bd : NULL, ref);
+      tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
+      double *ref = malloc(pr.d.ny * sizeof *ref);
+      ref_conv2d_forward(&pr.g, pr.d.xd, pr.d.wd, with_bias ? pr.d.bd : NULL, ref);
       TK_STATUS(ctx, scl_conv2d_forward(ctx, &pr.p, t.x, t.w, with_bias ? t.b : NULL, t.y), SCL_OK);
-      expect_tensor(CASES[c].name, with_bias ? "y with bias" : "y without bias", t.y, ref);
+      tk_layer_expect(CASES[c].name, with_bias ? "y with bias" : "y without bias", t.y, ref);
       free(ref);
-      free_tensors(&t);
+      tk_layer_tensors_release(&t);
       free_problem(&pr);
     }
 }
 
 /* The analytic double reference of a problem's backward. */
-typedef struct {
-  double *dx, *dw, *db;
-} grads;
-
-static grads reference_grads(const problem *pr) {
-  grads r = {malloc(pr->nx * sizeof(double)), malloc(pr->nw * sizeof(double)), malloc(pr->g.k * sizeof(double))};
-  ref_conv2d_backward(&pr->g, pr->xd, pr->wd, pr->dyd, r.dx, r.dw, r.db);
+static tk_layer_grads reference_grads(const problem *pr) {
+  tk_layer_grads r = tk_layer_grads_alloc(&pr->d);
+  ref_conv2d_backward(&pr->g, pr->d.xd, pr->d.wd, pr->d.dyd, r.dx, r.dw, r.db);
   return r;
 }
-
-static void free_grads(grads *r) { free(r->dx), free(r->dw), free(r->db); }
 
 static void backward_matches_reference(scl_context ctx) {
   for (size_t c = 0; c < NCASES; c++) {
     problem pr = make_problem(&CASES[c].g, 200 + c);
-    tensors t = make_tensors(ctx, &pr);
-    grads ref = reference_grads(&pr);
+    tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
+    tk_layer_grads ref = reference_grads(&pr);
     TK_STATUS(ctx, scl_conv2d_backward(ctx, &pr.p, t.x, t.w, t.dy, t.dx, t.dw, t.db), SCL_OK);
-    expect_tensor(CASES[c].name, "dx", t.dx, ref.dx);
-    expect_tensor(CASES[c].name, "dw", t.dw, ref.dw);
-    expect_tensor(CASES[c].name, "db", t.db, ref.db);
-    free_grads(&ref);
-    free_tensors(&t);
+    tk_layer_expect_grads(CASES[c].name, t.dx, t.dw, t.db, &ref, "");
+    tk_layer_grads_free(&ref);
+    tk_layer_tensors_release(&t);
     free_problem(&pr);
   }
-}
-
-/* L = Σ y·g of the double reference forward. */
-static double loss(const problem *pr, double *y) {
-  ref_conv2d_forward(&pr->g, pr->xd, pr->wd, pr->bd, y);
-  double s = 0;
-  for (size_t i = 0; i < pr->ny; i++) s += y[i] * pr->dyd[i];
-  return s;
-}
-
-/* Central differences of L with respect to every element of v (one of pr's double inputs). */
-static double *finite_differences(problem *pr, double *v, size_t n) {
-  const double eps = 1e-3;
-  double *fd = malloc(n * sizeof *fd), *y = malloc(pr->ny * sizeof *y);
-  for (size_t i = 0; i < n; i++) {
-    double keep = v[i];
-    v[i] = keep + eps;
-    double up = loss(pr, y);
-    v[i] = keep - eps;
-    double down = loss(pr, y);
-    v[i] = keep;
-    fd[i] = (up - down) / (2 * eps);
-  }
-  free(y);
-  return fd;
 }
 
 static void backward_matches_finite_differences(scl_context ctx) {
   for (size_t c = 0; c < NCASES; c++) {
     problem pr = make_problem(&CASES[c].g, 300 + c);
-    tensors t = make_tensors(ctx, &pr);
+    tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
     TK_STATUS(ctx, scl_conv2d_backward(ctx, &pr.p, t.x, t.w, t.dy, t.dx, t.dw, t.db), SCL_OK);
-    double *fx = finite_differences(&pr, pr.xd, pr.nx), *fw = finite_differences(&pr, pr.wd, pr.nw),
-           *fb = finite_differences(&pr, pr.bd, pr.g.k);
-    expect_tensor(CASES[c].name, "dx vs finite differences", t.dx, fx);
-    expect_tensor(CASES[c].name, "dw vs finite differences", t.dw, fw);
-    expect_tensor(CASES[c].name, "db vs finite differences", t.db, fb);
-    free(fx), free(fw), free(fb);
-    free_tensors(&t);
+    tk_layer_grads fd = tk_layer_finite_differences(&pr.d, reference_forward, &pr.g);
+    tk_layer_expect_grads(CASES[c].name, t.dx, t.dw, t.db, &fd, " vs finite differences");
+    tk_layer_grads_free(&fd);
+    tk_layer_tensors_release(&t);
     free_problem(&pr);
   }
 }
@@ -182,80 +96,43 @@ static void backward_matches_finite_differences(scl_context ctx) {
 /* Every subset of {dx, dw, db}: the requested ones are right, the others are not needed. */
 static void null_gradients(scl_context ctx) {
   problem pr = make_problem(&CASES[0].g, 400);
-  grads ref = reference_grads(&pr);
+  tk_layer_grads ref = reference_grads(&pr);
   for (int mask = 0; mask < 8; mask++) {
-    tensors t = make_tensors(ctx, &pr);
+    tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
     scl_tensor dx = mask & 1 ? t.dx : NULL, dw = mask & 2 ? t.dw : NULL, db = mask & 4 ? t.db : NULL;
     TK_STATUS(ctx, scl_conv2d_backward(ctx, &pr.p, t.x, t.w, t.dy, dx, dw, db), SCL_OK);
     char name[64];
     snprintf(name, sizeof name, "only%s%s%s", dx ? " dx" : "", dw ? " dw" : "", db ? " db" : "");
-    if (dx) expect_tensor(name, "dx", dx, ref.dx);
-    if (dw) expect_tensor(name, "dw", dw, ref.dw);
-    if (db) expect_tensor(name, "db", db, ref.db);
-    free_tensors(&t);
+    tk_layer_expect_grads(name, dx, dw, db, &ref, "");
+    tk_layer_tensors_release(&t);
   }
-  free_grads(&ref);
+  tk_layer_grads_free(&ref);
   free_problem(&pr);
 }
 
 /* ---- bad inputs --------------------------------------------------------------------------------- */
 
-#define SENTINEL 7.0f
-
-/* Every element of t still holds SENTINEL (as a float, or as an int for I32 tensors). */
-static void expect_untouched(const char *what, scl_tensor t) {
-  if (!t) return;
-  size_t n = scl_tensor_count(t), bad = 0;
-  uint32_t *h = malloc(n * 4), want;
-  float f = SENTINEL;
-  int32_t i = (int32_t)SENTINEL;
-  if (scl_tensor_dtype(t) == SCL_I32) memcpy(&want, &i, 4);
-  else memcpy(&want, &f, 4);
-  TK_CHECK(scl_tensor_read(t, h, n * 4) == SCL_OK);
-  for (size_t j = 0; j < n; j++) bad += h[j] != want;
-  TK_CHECK_MSG(bad == 0, "%s: %zu elements of an output changed after a refused call", what, bad);
-  free(h);
-}
-
-static scl_tensor sentinel(scl_context ctx, size_t d0, size_t d1, size_t d2, size_t d3) {
-  scl_tensor t = tk_tensor(ctx, NULL, d0, d1, d2, d3);
-  scl_tensor_fill(t, SENTINEL);
-  return t;
-}
-
-static scl_tensor i32_tensor(scl_context ctx, size_t d0, size_t d1, size_t d2, size_t d3) {
-  size_t dims[4] = {d0, d1, d2, d3};
-  scl_tensor t = NULL;
-  scl_tensor_create(ctx, SCL_I32, 4, dims, &t);
-  scl_tensor_fill(t, SENTINEL);
-  return t;
-}
-
 /* A forward call that must fail with `want` and leave y alone; the message must contain `needle`
    (NULL: not checked). */
 static void refuse_forward(scl_context ctx, const char *what, const scl_conv2d_params *p, scl_tensor x, scl_tensor w,
                            scl_tensor b, scl_tensor y, scl_status want, const char *needle) {
-  scl_status st = scl_conv2d_forward(ctx, p, x, w, b, y);
-  TK_CHECK_MSG(st == want, "%s: got %s, expected %s (%s)", what, scl_status_string(st), scl_status_string(want),
-               scl_context_error(ctx));
-  if (needle) TK_CHECK_MSG(strstr(scl_context_error(ctx), needle), "%s: message \"%s\" lacks \"%s\"", what,
-                           scl_context_error(ctx), needle);
-  expect_untouched(what, y);
+  tk_expect_refused(ctx, what, scl_conv2d_forward(ctx, p, x, w, b, y), want, needle, y, NULL, NULL);
 }
 
 static void forward_refuses_bad_input(scl_context ctx) {
   const scl_conv2d_params p = {2, 2, 1, 1};
-  scl_tensor x = sentinel(ctx, 3, 5, 7, 9), w = sentinel(ctx, 4, 5, 3, 3), b = sentinel(ctx, 4, 0, 0, 0);
-  scl_tensor y = sentinel(ctx, 3, 4, 4, 5);
-  scl_tensor xi = i32_tensor(ctx, 3, 5, 7, 9), yi = i32_tensor(ctx, 3, 4, 4, 5);
+  scl_tensor x = tk_sentinel(ctx, SCL_F32, 3, 5, 7, 9), w = tk_sentinel(ctx, SCL_F32, 4, 5, 3, 3);
+  scl_tensor b = tk_sentinel(ctx, SCL_F32, 4, 0, 0, 0), y = tk_sentinel(ctx, SCL_F32, 3, 4, 4, 5);
+  scl_tensor xi = tk_sentinel(ctx, SCL_I32, 3, 5, 7, 9), yi = tk_sentinel(ctx, SCL_I32, 3, 4, 4, 5);
   size_t four = 4;
   scl_tensor bi = NULL;
   scl_tensor_create(ctx, SCL_I32, 1, &four, &bi);
-  scl_tensor w_c6 = sentinel(ctx, 4, 6, 3, 3), y_bad = sentinel(ctx, 3, 4, 4, 6), b_bad = sentinel(ctx, 5, 0, 0, 0);
-  scl_tensor x3d = sentinel(ctx, 5, 7, 9, 0), w_big = sentinel(ctx, 4, 5, 11, 3);
+  scl_tensor w_c6 = tk_sentinel(ctx, SCL_F32, 4, 6, 3, 3), y_bad = tk_sentinel(ctx, SCL_F32, 3, 4, 4, 6);
+  scl_tensor b_bad = tk_sentinel(ctx, SCL_F32, 5, 0, 0, 0), x3d = tk_sentinel(ctx, SCL_F32, 5, 7, 9, 0);
+  scl_tensor w_big = tk_sentinel(ctx, SCL_F32, 4, 5, 11, 3);
 
   TK_CHECK(scl_conv2d_forward(NULL, &p, x, w, b, y) == SCL_ERR_INVALID_ARGUMENT);
-  expect_untouched("NULL ctx", y);
+  tk_expect_sentinel("NULL ctx", y);
   refuse_forward(ctx, "NULL params", NULL, x, w, b, y, SCL_ERR_INVALID_ARGUMENT, "params");
   refuse_forward(ctx, "NULL x", &p, NULL, w, b, y, SCL_ERR_INVALID_ARGUMENT, "x is NULL");
   refuse_forward(ctx, "NULL w", &p, x, NULL, b, y, SCL_ERR_INVALID_ARGUMENT, "w is NULL");
@@ -281,7 +158,7 @@ static void forward_refuses_bad_input(scl_context ctx) {
   scl_tensor yx = NULL;
   TK_OK(ctx, scl_tensor_wrap(ctx, SCL_F32, 4, ydims, scl_tensor_buffer(x), 4 * 10, &yx));
   refuse_forward(ctx, "y overlaps x", &p, x, w, b, yx, SCL_ERR_INVALID_ARGUMENT, "overlaps");
-  expect_untouched("x under an overlapping y", x);
+  tk_expect_sentinel("x under an overlapping y", x);
 
   /* A tensor of another context. */
   scl_context other = NULL;
@@ -301,20 +178,17 @@ static void forward_refuses_bad_input(scl_context ctx) {
 /* A backward call that must fail with `want` and leave dx, dw and db alone. */
 static void refuse_backward(scl_context ctx, const char *what, const scl_conv2d_params *p, scl_tensor x,
                             scl_tensor w, scl_tensor dy, scl_tensor dx, scl_tensor dw, scl_tensor db, scl_status want) {
-  scl_status st = scl_conv2d_backward(ctx, p, x, w, dy, dx, dw, db);
-  TK_CHECK_MSG(st == want, "%s: got %s, expected %s (%s)", what, scl_status_string(st), scl_status_string(want),
-               scl_context_error(ctx));
-  expect_untouched(what, dx);
-  expect_untouched(what, dw);
-  expect_untouched(what, db);
+  tk_expect_refused(ctx, what, scl_conv2d_backward(ctx, p, x, w, dy, dx, dw, db), want, NULL, dx, dw, db);
 }
 
 static void backward_refuses_bad_input(scl_context ctx) {
   const scl_conv2d_params p = {2, 2, 1, 1};
-  scl_tensor x = sentinel(ctx, 3, 5, 7, 9), w = sentinel(ctx, 4, 5, 3, 3), dy = sentinel(ctx, 3, 4, 4, 5);
-  scl_tensor dx = sentinel(ctx, 3, 5, 7, 9), dw = sentinel(ctx, 4, 5, 3, 3), db = sentinel(ctx, 4, 0, 0, 0);
-  scl_tensor dy_bad = sentinel(ctx, 3, 4, 5, 5), dx_bad = sentinel(ctx, 3, 5, 7, 8), dw_bad = sentinel(ctx, 4, 5, 3, 1);
-  scl_tensor db_bad = sentinel(ctx, 3, 0, 0, 0), dyi = i32_tensor(ctx, 3, 4, 4, 5), dwi = i32_tensor(ctx, 4, 5, 3, 3);
+  scl_tensor x = tk_sentinel(ctx, SCL_F32, 3, 5, 7, 9), w = tk_sentinel(ctx, SCL_F32, 4, 5, 3, 3);
+  scl_tensor dy = tk_sentinel(ctx, SCL_F32, 3, 4, 4, 5), dx = tk_sentinel(ctx, SCL_F32, 3, 5, 7, 9);
+  scl_tensor dw = tk_sentinel(ctx, SCL_F32, 4, 5, 3, 3), db = tk_sentinel(ctx, SCL_F32, 4, 0, 0, 0);
+  scl_tensor dy_bad = tk_sentinel(ctx, SCL_F32, 3, 4, 5, 5), dx_bad = tk_sentinel(ctx, SCL_F32, 3, 5, 7, 8);
+  scl_tensor dw_bad = tk_sentinel(ctx, SCL_F32, 4, 5, 3, 1), db_bad = tk_sentinel(ctx, SCL_F32, 3, 0, 0, 0);
+  scl_tensor dyi = tk_sentinel(ctx, SCL_I32, 3, 4, 4, 5), dwi = tk_sentinel(ctx, SCL_I32, 4, 5, 3, 3);
   const scl_conv2d_params zero = {1, 0, 1, 1}, neg = {1, 1, 0, -2};
 
   TK_CHECK(scl_conv2d_backward(NULL, &p, x, w, dy, dx, dw, db) == SCL_ERR_INVALID_ARGUMENT);
@@ -348,50 +222,19 @@ static void backward_refuses_bad_input(scl_context ctx) {
    that must keep their sentinel. */
 static void wrapped_offsets(scl_context ctx) {
   problem pr = make_problem(&CASES[0].g, 500);
-  const ref_conv_shape *g = &pr.g;
-  size_t sizes[8] = {pr.nx, pr.nw, g->k, pr.ny, pr.ny, pr.nx, pr.nw, g->k}; /* x w b dy y dx dw db */
-  size_t offs[8], total = 3;
-  for (int i = 0; i < 8; i++) offs[i] = total, total += sizes[i] + 5;
-  float *host = malloc(total * sizeof *host);
-  for (size_t i = 0; i < total; i++) host[i] = SENTINEL;
-  memcpy(host + offs[0], pr.x, pr.nx * 4), memcpy(host + offs[1], pr.w, pr.nw * 4);
-  memcpy(host + offs[2], pr.b, g->k * 4), memcpy(host + offs[3], pr.dy, pr.ny * 4);
-  cl_int err;
-  cl_mem buf = clCreateBuffer(scl_context_cl(ctx), CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, total * 4, host, &err);
-  TK_CHECK(err == CL_SUCCESS);
-  size_t dx4[4] = {g->n, g->c, g->h, g->w}, dw4[4] = {g->k, g->c, g->r, g->s}, dy4[4] = {g->n, g->k, pr.P, pr.Q};
-  const size_t *dims[8] = {dx4, dw4, &g->k, dy4, dy4, dx4, dw4, &g->k};
-  scl_tensor t[8] = {NULL};
-  for (int i = 0; i < 8; i++)
-    TK_OK(ctx, scl_tensor_wrap(ctx, SCL_F32, dims[i] == &g->k ? 1 : 4, dims[i], buf, offs[i] * 4, &t[i]));
-  TK_OK(ctx, scl_conv2d_forward(ctx, &pr.p, t[0], t[1], t[2], t[4]));
-  TK_OK(ctx, scl_conv2d_backward(ctx, &pr.p, t[0], t[1], t[3], t[5], t[6], t[7]));
-  float *out = malloc(total * sizeof *out);
-  TK_OK(ctx, scl_tensor_read(t[0], out, pr.nx * 4)); /* waits for the queue */
-  TK_CHECK(clEnqueueReadBuffer(scl_context_queue(ctx), buf, CL_TRUE, 0, total * 4, out, 0, NULL, NULL) == CL_SUCCESS);
-
-  double *y = malloc(pr.ny * sizeof *y);
-  ref_conv2d_forward(g, pr.xd, pr.wd, pr.bd, y);
-  grads ref = reference_grads(&pr);
-  tk_expect_close("wrapped y", out + offs[4], y, pr.ny, TK_TOL_GEMM);
-  tk_expect_close("wrapped dx", out + offs[5], ref.dx, pr.nx, TK_TOL_GEMM);
-  tk_expect_close("wrapped dw", out + offs[6], ref.dw, pr.nw, TK_TOL_GEMM);
-  tk_expect_close("wrapped db", out + offs[7], ref.db, g->k, TK_TOL_GEMM);
-  /* Inputs unchanged, gaps untouched. */
-  TK_CHECK(memcmp(out + offs[0], pr.x, pr.nx * 4) == 0 && memcmp(out + offs[1], pr.w, pr.nw * 4) == 0);
-  TK_CHECK(memcmp(out + offs[3], pr.dy, pr.ny * 4) == 0);
-  size_t changed = 0;
-  for (int i = 0; i < 8; i++) {
-    size_t gap_end = i + 1 < 8 ? offs[i + 1] : total;
-    for (size_t j = offs[i] + sizes[i]; j < gap_end; j++) changed += out[j] != SENTINEL;
-  }
-  for (size_t j = 0; j < offs[0]; j++) changed += out[j] != SENTINEL;
-  TK_CHECK_MSG(changed == 0, "%zu elements between the wrapped tensors changed", changed);
-
-  for (int i = 0; i < 8; i++) scl_tensor_release(t[i]);
-  clReleaseMemObject(buf);
-  free(host), free(out), free(y);
-  free_grads(&ref);
+  tk_layer_packed p = tk_layer_pack(ctx, &pr.d, 3, 5);
+  TK_OK(ctx, scl_conv2d_forward(ctx, &pr.p, p.t.x, p.t.w, p.t.b, p.t.y));
+  TK_OK(ctx, scl_conv2d_backward(ctx, &pr.p, p.t.x, p.t.w, p.t.dy, p.t.dx, p.t.dw, p.t.db));
+  double *y = malloc(pr.d.ny * sizeof *y);
+  ref_conv2d_forward(&pr.g, pr.d.xd, pr.d.wd, pr.d.bd, y);
+  tk_layer_grads ref = reference_grads(&pr);
+  float *out = tk_layer_packed_check(ctx, &p, y, &ref);
+  /* The inputs unchanged too. */
+  TK_CHECK(memcmp(out + p.off[0], pr.d.x, pr.d.nx * 4) == 0 && memcmp(out + p.off[1], pr.d.w, pr.d.nw * 4) == 0);
+  TK_CHECK(memcmp(out + p.off[3], pr.d.dy, pr.d.ny * 4) == 0);
+  tk_layer_packed_release(&p);
+  free(out), free(y);
+  tk_layer_grads_free(&ref);
   free_problem(&pr);
 }
 
@@ -400,33 +243,30 @@ static void wrapped_offsets(scl_context ctx) {
 static void batch_in_chunks(scl_context ctx) {
   const ref_conv_shape g = {3, 32, 208, 208, 2, 3, 3, 1, 1, 1, 1};
   problem pr = make_problem(&g, 600);
-  tensors t = make_tensors(ctx, &pr);
+  tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
   TK_STATUS(ctx, scl_conv2d_forward(ctx, &pr.p, t.x, t.w, t.b, t.y), SCL_OK);
   TK_STATUS(ctx, scl_conv2d_backward(ctx, &pr.p, t.x, t.w, t.dy, t.dx, t.dw, t.db), SCL_OK);
-  double *y = malloc(pr.ny * sizeof *y);
-  ref_conv2d_forward(&pr.g, pr.xd, pr.wd, pr.bd, y);
-  grads ref = reference_grads(&pr);
-  expect_tensor("chunks", "y", t.y, y);
-  expect_tensor("chunks", "dx", t.dx, ref.dx);
-  expect_tensor("chunks", "dw", t.dw, ref.dw);
-  expect_tensor("chunks", "db", t.db, ref.db);
+  double *y = malloc(pr.d.ny * sizeof *y);
+  ref_conv2d_forward(&pr.g, pr.d.xd, pr.d.wd, pr.d.bd, y);
+  tk_layer_grads ref = reference_grads(&pr);
+  tk_layer_expect("chunks", "y", t.y, y);
+  tk_layer_expect_grads("chunks", t.dx, t.dw, t.db, &ref, "");
   free(y);
-  free_grads(&ref);
-  free_tensors(&t);
+  tk_layer_grads_free(&ref);
+  tk_layer_tensors_release(&t);
   free_problem(&pr);
 }
 
 /* The comparison must be able to fail: y computed without its bias does not pass as y with it. */
 static void wrong_result_is_caught(scl_context ctx) {
   problem pr = make_problem(&CASES[1].g, 700); /* 1x1 stride 1 */
-  tensors t = make_tensors(ctx, &pr);
-  double *ref = malloc(pr.ny * sizeof *ref);
-  ref_conv2d_forward(&pr.g, pr.xd, pr.wd, pr.bd, ref);
+  tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
+  double *ref = malloc(pr.d.ny * sizeof *ref);
+  ref_conv2d_forward(&pr.g, pr.d.xd, pr.d.wd, pr.d.bd, ref);
   TK_OK(ctx, scl_conv2d_forward(ctx, &pr.p, t.x, t.w, NULL, t.y)); /* bias left out on purpose */
-  float *got = tk_read(t.y);
-  TK_CHECK(tk_rel_l2(got, ref, pr.ny) > TK_TOL_GEMM);
-  free(got), free(ref);
-  free_tensors(&t);
+  tk_layer_expect_differs("y without its bias", t.y, ref);
+  free(ref);
+  tk_layer_tensors_release(&t);
   free_problem(&pr);
 }
 

@@ -4,8 +4,8 @@
    naming the file, and for outputs left untouched. */
 #include "data/data_internal.h"
 #include "testkit/testkit.h"
+#include "testkit/tk_files.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,67 +16,7 @@
 
 /* ---- helpers ------------------------------------------------------------------------------------- */
 
-/* Expects status `want` from expr and, when needle is not NULL, a thread message containing it. */
-#define EXPECT_FAIL(expr, want, needle)                                                                                \
-  do {                                                                                                                 \
-    scl_status got_ = (expr);                                                                                          \
-    TK_STATUS(NULL, got_, (want));                                                                                     \
-    const char *needle_ = (needle), *msg_ = scl_context_error(NULL);                                                   \
-    TK_CHECK_MSG(!needle_ || strstr(msg_, needle_), "message \"%s\" does not contain \"%s\"", msg_, needle_);          \
-  } while (0)
-
 static float norm(int p) { return ((float)p - 127.5f) / 128.0f; }
-
-static char *make_tmpdir(void) {
-  const char *base = getenv("TMPDIR");
-  char tmpl[4096];
-  snprintf(tmpl, sizeof tmpl, "%s/scl_test_data_XXXXXX", base && *base ? base : "/tmp");
-  char *d = mkdtemp(tmpl);
-  if (!d) {
-    tk_fail(__FILE__, __LINE__, "mkdtemp failed");
-    return NULL;
-  }
-  return strdup(d);
-}
-
-/* Removes path and, for a folder, everything in it (no links are followed). */
-static void rm_path(const char *path) {
-  struct stat sb;
-  if (lstat(path, &sb) != 0) return;
-  if (S_ISDIR(sb.st_mode)) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-      char child[4096];
-      snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-      rm_path(child);
-    }
-    if (d) closedir(d);
-  }
-  remove(path);
-}
-
-static void rm_tree(char *dir) {
-  if (dir) rm_path(dir);
-  free(dir);
-}
-
-static const char *join(char *buf, size_t size, const char *dir, const char *name) {
-  int n = snprintf(buf, size, "%s/%s", dir, name);
-  TK_CHECK_MSG(n >= 0 && (size_t)n < size, "path too long: %s/%s", dir, name);
-  return buf;
-}
-
-static void write_bytes(const char *path, const void *data, size_t n) {
-  FILE *f = fopen(path, "wb");
-  TK_CHECK_MSG(f != NULL, "cannot create %s", path);
-  if (!f) return;
-  TK_CHECK(fwrite(data, 1, n, f) == n);
-  fclose(f);
-}
-
-static void make_dir(const char *path) { TK_CHECK_MSG(mkdir(path, 0755) == 0, "cannot create %s", path); }
 
 /* Binary (P5) or ASCII (P2) PGM, maxval 255. */
 static void write_pgm(const char *path, int w, int h, const unsigned char *px, int ascii) {
@@ -210,7 +150,7 @@ static void mnist_expect(const char *dir, int train, const mnist_set *s) {
 static void mnist_synthetic_roundtrip(scl_context ctx) {
   (void)ctx;
   for (int gz = 0; gz < 2; gz++) {
-    char *dir = make_tmpdir();
+    char *dir = tk_temp_dir("data");
     if (!dir) return;
     mnist_set train = mnist_make(7, 5, 4, 1 + gz), test = mnist_make(3, 5, 4, 9);
     mnist_write(dir, "train", &train, gz);
@@ -218,38 +158,38 @@ static void mnist_synthetic_roundtrip(scl_context ctx) {
     mnist_expect(dir, 1, &train);
     mnist_expect(dir, 0, &test);
     mnist_free(&train), mnist_free(&test);
-    rm_tree(dir);
+    tk_temp_dir_remove(dir);
   }
 }
 
 static void mnist_prefers_raw(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
+  char *dir = tk_temp_dir("data");
   if (!dir) return;
   mnist_set raw = mnist_make(4, 3, 3, 1), gz = mnist_make(4, 3, 3, 2);
   mnist_write(dir, "train", &raw, 0);
   mnist_write(dir, "train", &gz, 1);
   mnist_expect(dir, 1, &raw);
   mnist_free(&raw), mnist_free(&gz);
-  rm_tree(dir);
+  tk_temp_dir_remove(dir);
 }
 
 /* Opening dir must fail with `want`, the message naming `file` (and `also`), ds left alone. */
 static void expect_mnist_refused(const char *dir, scl_status want, const char *file, const char *also) {
   scl_dataset ds = (scl_dataset)&ds; /* a sentinel that must survive */
-  EXPECT_FAIL(scl_dataset_open_mnist(dir, 1, &ds), want, file);
-  if (also) EXPECT_FAIL(scl_dataset_open_mnist(dir, 1, &ds), want, also);
+  TK_EXPECT_FAIL(scl_dataset_open_mnist(dir, 1, &ds), want, file);
+  if (also) TK_EXPECT_FAIL(scl_dataset_open_mnist(dir, 1, &ds), want, also);
   TK_CHECK(ds == (scl_dataset)&ds);
 }
 
 static void mnist_bad_files(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
+  char *dir = tk_temp_dir("data");
   if (!dir) return;
   char ip[4096], lp[4096], gp[4096];
-  join(ip, sizeof ip, dir, "train-images-idx3-ubyte");
-  join(lp, sizeof lp, dir, "train-labels-idx1-ubyte");
-  join(gp, sizeof gp, dir, "train-images-idx3-ubyte.gz");
+  tk_join(ip, sizeof ip, dir, "train-images-idx3-ubyte");
+  tk_join(lp, sizeof lp, dir, "train-labels-idx1-ubyte");
+  tk_join(gp, sizeof gp, dir, "train-images-idx3-ubyte.gz");
   mnist_set s = mnist_make(7, 5, 4, 3);
   unsigned idims[3] = {7, 5, 4}, ldims[1] = {7};
   size_t npx = 7 * 5 * 4;
@@ -259,7 +199,7 @@ static void mnist_bad_files(scl_context ctx) {
   mnist_write(dir, "train", &s, 0);
   write_idx(ip, 0, 2051, idims, 3, s.pixels, npx - 1); /* one byte short */
   expect_mnist_refused(dir, SCL_ERR_FORMAT, ip, "truncated");
-  write_bytes(ip, "\0\0\x08", 3); /* not even a header */
+  tk_write_file(ip, "\0\0\x08", 3); /* not even a header */
   expect_mnist_refused(dir, SCL_ERR_FORMAT, ip, "truncated");
 
   unsigned char *extra = malloc(npx + 1);
@@ -290,26 +230,25 @@ static void mnist_bad_files(scl_context ctx) {
   write_idx(gp, 1, 2051, idims, 3, s.pixels, npx - 1);
   expect_mnist_refused(dir, SCL_ERR_FORMAT, gp, "truncated");
   write_idx(gp, 1, 2051, idims, 3, s.pixels, npx);
-  FILE *f = fopen(gp, "rb");
-  unsigned char buf[4096];
-  size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-  if (f) fclose(f);
-  write_bytes(gp, buf, n / 2);
+  size_t n;
+  unsigned char *gz = tk_read_file(gp, &n);
+  tk_write_file(gp, gz, n / 2);
+  free(gz);
   expect_mnist_refused(dir, SCL_ERR_FORMAT, gp, NULL);
   write_idx(gp, 1, 2051, idims, 3, s.pixels, npx); /* intact again: opens */
   mnist_expect(dir, 1, &s);
 
   scl_dataset ds = NULL;
-  EXPECT_FAIL(scl_dataset_open_mnist(NULL, 1, &ds), SCL_ERR_INVALID_ARGUMENT, NULL);
-  EXPECT_FAIL(scl_dataset_open_mnist(dir, 1, NULL), SCL_ERR_INVALID_ARGUMENT, NULL);
+  TK_EXPECT_FAIL(scl_dataset_open_mnist(NULL, 1, &ds), SCL_ERR_INVALID_ARGUMENT, NULL);
+  TK_EXPECT_FAIL(scl_dataset_open_mnist(dir, 1, NULL), SCL_ERR_INVALID_ARGUMENT, NULL);
   free(extra);
   mnist_free(&s);
-  rm_tree(dir);
+  tk_temp_dir_remove(dir);
 }
 
 static void normalisation_and_mirroring(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
+  char *dir = tk_temp_dir("data");
   if (!dir) return;
   /* Two 2×4 images; the values whose normalisation must be exact: 0, 255 and the middle. */
   mnist_set s = {2, 2, 4, malloc(16), malloc(2)};
@@ -343,16 +282,16 @@ static void normalisation_and_mirroring(scl_context ctx) {
   int labs[2] = {-7, -7};
   poison(out, 16);
   size_t bad[2] = {1, 2};
-  EXPECT_FAIL(scl_dataset_get(ds, bad, 2, NULL, out, labs), SCL_ERR_INVALID_ARGUMENT, "indices[1]");
+  TK_EXPECT_FAIL(scl_dataset_get(ds, bad, 2, NULL, out, labs), SCL_ERR_INVALID_ARGUMENT, "indices[1]");
   TK_CHECK(all_nan(out, 16) && labs[0] == -7 && labs[1] == -7);
-  EXPECT_FAIL(scl_dataset_get(ds, NULL, 2, NULL, out, labs), SCL_ERR_INVALID_ARGUMENT, "indices");
-  EXPECT_FAIL(scl_dataset_get(NULL, idx, 2, NULL, out, labs), SCL_ERR_INVALID_ARGUMENT, NULL);
+  TK_EXPECT_FAIL(scl_dataset_get(ds, NULL, 2, NULL, out, labs), SCL_ERR_INVALID_ARGUMENT, "indices");
+  TK_EXPECT_FAIL(scl_dataset_get(NULL, idx, 2, NULL, out, labs), SCL_ERR_INVALID_ARGUMENT, NULL);
   TK_CHECK(all_nan(out, 16) && labs[0] == -7);
   TK_CHECK(scl_dataset_size(NULL) == 0 && scl_dataset_classes(NULL) == 0 && !scl_dataset_class_name(NULL, 0));
   scl_dataset_release(ds);
   scl_dataset_release(NULL);
   mnist_free(&s);
-  rm_tree(dir);
+  tk_temp_dir_remove(dir);
 }
 
 static void mnist_real(scl_context ctx) {
@@ -360,9 +299,9 @@ static void mnist_real(scl_context ctx) {
   const char *shared = tk_shared_data();
   char dir[4096], probe[4096];
   struct stat sb;
-  if (shared) join(dir, sizeof dir, shared, "mnist");
-  if (!shared || (stat(join(probe, sizeof probe, dir, "train-images-idx3-ubyte.gz"), &sb) != 0 &&
-                  stat(join(probe, sizeof probe, dir, "train-images-idx3-ubyte"), &sb) != 0)) {
+  if (shared) tk_join(dir, sizeof dir, shared, "mnist");
+  if (!shared || (stat(tk_join(probe, sizeof probe, dir, "train-images-idx3-ubyte.gz"), &sb) != 0 &&
+                  stat(tk_join(probe, sizeof probe, dir, "train-images-idx3-ubyte"), &sb) != 0)) {
     printf("    note: no MNIST under the shared data folder; real-MNIST checks skipped\n");
     return;
   }
@@ -389,7 +328,7 @@ static void mnist_real(scl_context ctx) {
     for (int d = 0; d < 10; d++) TK_CHECK_MSG(counts[d] > 0, "digit %d missing from the first 100", d);
     size_t last = sizes[train] - 1, past = sizes[train];
     TK_OK(NULL, scl_dataset_get(ds, &last, 1, NULL, img, lab));
-    EXPECT_FAIL(scl_dataset_get(ds, &past, 1, NULL, img, lab), SCL_ERR_INVALID_ARGUMENT, NULL);
+    TK_EXPECT_FAIL(scl_dataset_get(ds, &past, 1, NULL, img, lab), SCL_ERR_INVALID_ARGUMENT, NULL);
     free(img);
     scl_dataset_release(ds);
   }
@@ -423,7 +362,7 @@ static void build_folder(const char *root, unsigned char px[6][FW * FH]) {
   char p[4096];
   const char *files[6] = {"s1/1.pgm", "s1/2.pgm", "s1/10.pgm", "s2/1.pgm", "s10/1.PGM", "s10/3.pgm"};
   const char *dirs[] = {"s1", "s2", "s10", "s5", "s6", ".git"};
-  for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) make_dir(join(p, sizeof p, root, dirs[i]));
+  for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) tk_make_dir(tk_join(p, sizeof p, root, dirs[i]));
   for (int i = 0; i < 6; i++) pattern(px[i], FW * FH, 10 + i);
   /* Written in scrambled order, so directory order cannot be what sorts them. */
   const int order[6] = {2, 5, 0, 4, 3, 1};
@@ -432,20 +371,20 @@ static void build_folder(const char *root, unsigned char px[6][FW * FH]) {
     unsigned char odd[7 * FH];
     pattern(odd, 7 * FH, 99);
     if (i == 5)
-      write_pgm(join(p, sizeof p, root, files[i]), 7, FH, odd, 0);
+      write_pgm(tk_join(p, sizeof p, root, files[i]), 7, FH, odd, 0);
     else
-      write_pgm(join(p, sizeof p, root, files[i]), FW, FH, px[i], i == 3);
+      write_pgm(tk_join(p, sizeof p, root, files[i]), FW, FH, px[i], i == 3);
   }
-  write_bytes(join(p, sizeof p, root, "s2/notes.txt"), "not an image", 12);
-  write_pgm(join(p, sizeof p, root, "s2/.hidden.pgm"), 3, 3, px[0], 0);
-  write_bytes(join(p, sizeof p, root, "s6/readme.txt"), "x", 1);
-  write_pgm(join(p, sizeof p, root, ".git/1.pgm"), FW, FH, px[0], 0);
-  write_bytes(join(p, sizeof p, root, "list.txt"), "x", 1);
+  tk_write_file(tk_join(p, sizeof p, root, "s2/notes.txt"), "not an image", 12);
+  write_pgm(tk_join(p, sizeof p, root, "s2/.hidden.pgm"), 3, 3, px[0], 0);
+  tk_write_file(tk_join(p, sizeof p, root, "s6/readme.txt"), "x", 1);
+  write_pgm(tk_join(p, sizeof p, root, ".git/1.pgm"), FW, FH, px[0], 0);
+  tk_write_file(tk_join(p, sizeof p, root, "list.txt"), "x", 1);
 }
 
 static void folder_synthetic(scl_context ctx) {
   (void)ctx;
-  char *root = make_tmpdir();
+  char *root = tk_temp_dir("data");
   if (!root) return;
   unsigned char px[6][FW * FH];
   build_folder(root, px);
@@ -481,7 +420,7 @@ static void folder_synthetic(scl_context ctx) {
   float out[2 * FW * FH];
   int labs[2] = {-3, -3};
   poison(out, 2 * FW * FH);
-  EXPECT_FAIL(scl_dataset_get(ds, with_odd, 2, NULL, out, labs), SCL_ERR_SHAPE, "s10/3.pgm");
+  TK_EXPECT_FAIL(scl_dataset_get(ds, with_odd, 2, NULL, out, labs), SCL_ERR_SHAPE, "s10/3.pgm");
   TK_CHECK(all_nan(out, 2 * FW * FH) && labs[0] == -3 && labs[1] == -3);
   scl_dataset_release(ds);
 
@@ -508,16 +447,16 @@ static void folder_synthetic(scl_context ctx) {
   const int bad_ranges[][2] = {{4, 0}, {0, 4}, {3, 2}, {-1, 0}, {0, -2}};
   for (size_t r = 0; r < sizeof bad_ranges / sizeof *bad_ranges; r++) {
     ds = (scl_dataset)&ds;
-    EXPECT_FAIL(scl_dataset_open_folder(root, bad_ranges[r][0], bad_ranges[r][1], &ds), SCL_ERR_INVALID_ARGUMENT, root);
+    TK_EXPECT_FAIL(scl_dataset_open_folder(root, bad_ranges[r][0], bad_ranges[r][1], &ds), SCL_ERR_INVALID_ARGUMENT, root);
     TK_CHECK(ds == (scl_dataset)&ds);
   }
 
   /* A missing root, and one without identities (the empty s5 alone). */
   char p[4096];
-  EXPECT_FAIL(scl_dataset_open_folder(join(p, sizeof p, root, "nowhere"), 0, 0, &ds), SCL_ERR_IO, "nowhere");
-  EXPECT_FAIL(scl_dataset_open_folder(join(p, sizeof p, root, "s5"), 0, 0, &ds), SCL_ERR_FORMAT, "s5");
-  EXPECT_FAIL(scl_dataset_open_folder(NULL, 0, 0, &ds), SCL_ERR_INVALID_ARGUMENT, NULL);
-  rm_tree(root);
+  TK_EXPECT_FAIL(scl_dataset_open_folder(tk_join(p, sizeof p, root, "nowhere"), 0, 0, &ds), SCL_ERR_IO, "nowhere");
+  TK_EXPECT_FAIL(scl_dataset_open_folder(tk_join(p, sizeof p, root, "s5"), 0, 0, &ds), SCL_ERR_FORMAT, "s5");
+  TK_EXPECT_FAIL(scl_dataset_open_folder(NULL, 0, 0, &ds), SCL_ERR_INVALID_ARGUMENT, NULL);
+  tk_temp_dir_remove(root);
 }
 
 static void att_faces(scl_context ctx) {
@@ -525,7 +464,7 @@ static void att_faces(scl_context ctx) {
   const char *shared = tk_shared_data();
   char root[4096], p[4096];
   struct stat sb;
-  if (shared) join(root, sizeof root, shared, "att_faces");
+  if (shared) tk_join(root, sizeof root, shared, "att_faces");
   if (!shared || stat(root, &sb) != 0) {
     printf("    note: no att_faces under the shared data folder; AT&T checks skipped\n");
     return;
@@ -547,12 +486,11 @@ static void att_faces(scl_context ctx) {
   int lab[2];
   TK_OK(NULL, scl_dataset_get(ds, idx, 2, mirror, img, lab));
   for (int i = 0; i < 2; i++) {
-    FILE *f = fopen(join(p, sizeof p, root, files[i]), "rb");
-    unsigned char buf[20000];
-    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-    if (f) fclose(f);
+    size_t n;
+    unsigned char *buf = tk_read_file(tk_join(p, sizeof p, root, files[i]), &n);
     TK_CHECK(n > 112 * 92);
     if (n > 112 * 92) expect_pixels(files[i], img + i * 112 * 92, buf + n - 112 * 92, 1, 112, 92, mirror[i]);
+    free(buf);
     TK_CHECK(lab[i] == 0);
   }
   size_t ten = 10;
@@ -569,28 +507,28 @@ static void att_faces(scl_context ctx) {
   TK_CHECK(scl_dataset_classes(ds) == 10 && scl_dataset_size(ds) == 100);
   TK_CHECK(strcmp(scl_dataset_class_name(ds, 0), "s31") == 0);
   scl_dataset_release(ds);
-  EXPECT_FAIL(scl_dataset_open_folder(root, 31, 41, &ds), SCL_ERR_INVALID_ARGUMENT, "att_faces");
+  TK_EXPECT_FAIL(scl_dataset_open_folder(root, 31, 41, &ds), SCL_ERR_INVALID_ARGUMENT, "att_faces");
 }
 
 /* ---- image files --------------------------------------------------------------------------------- */
 
 static void pgm_and_ppm(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
+  char *dir = tk_temp_dir("data");
   if (!dir) return;
   char p[4096];
   float out[3 * 2 * 3];
 
   /* Comments anywhere in the header, binary samples. */
   const char p5[] = "P5\n# a comment\n3 # width\n2\n# maxval next\n255\n\x00\x10\x20\x80\xf0\xff";
-  write_bytes(join(p, sizeof p, dir, "a.pgm"), p5, sizeof p5 - 1);
+  tk_write_file(tk_join(p, sizeof p, dir, "a.pgm"), p5, sizeof p5 - 1);
   const unsigned char want[6] = {0x00, 0x10, 0x20, 0x80, 0xf0, 0xff};
   TK_OK(NULL, scl_image_load(p, 1, 2, 3, out));
   expect_pixels("P5", out, want, 1, 2, 3, 0);
 
   /* ASCII, maxval 15: samples rescale to 0..255 (×17 exactly). */
   const char p2[] = "P2 3 2 15\n0 1 2\n  3 14 15\n";
-  write_bytes(join(p, sizeof p, dir, "b.pgm"), p2, sizeof p2 - 1);
+  tk_write_file(tk_join(p, sizeof p, dir, "b.pgm"), p2, sizeof p2 - 1);
   const unsigned char want2[6] = {0, 17, 34, 51, 238, 255};
   TK_OK(NULL, scl_image_load(p, 1, 2, 3, out));
   expect_pixels("P2 maxval 15", out, want2, 1, 2, 3, 0);
@@ -604,7 +542,7 @@ static void pgm_and_ppm(scl_context ctx) {
   char p6[64];
   int hl = snprintf(p6, sizeof p6, "P6\n3 2\n255\n");
   memcpy(p6 + hl, rgb, 18);
-  write_bytes(join(p, sizeof p, dir, "c.ppm"), p6, (size_t)hl + 18);
+  tk_write_file(tk_join(p, sizeof p, dir, "c.ppm"), p6, (size_t)hl + 18);
   TK_OK(NULL, scl_image_load(p, 3, 2, 3, out));
   unsigned char planar[18], grey[6];
   for (int c = 0; c < 3; c++)
@@ -632,22 +570,22 @@ static void pgm_and_ppm(scl_context ctx) {
       {"empty.pgm", "", SCL_ERR_FORMAT, NULL},
   };
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    write_bytes(join(p, sizeof p, dir, bad[i].name), bad[i].content, strlen(bad[i].content));
+    tk_write_file(tk_join(p, sizeof p, dir, bad[i].name), bad[i].content, strlen(bad[i].content));
     poison(out, 18);
-    EXPECT_FAIL(scl_image_load(p, 1, 2, 3, out), bad[i].status, bad[i].name);
-    if (bad[i].needle) EXPECT_FAIL(scl_image_load(p, 1, 2, 3, out), bad[i].status, bad[i].needle);
+    TK_EXPECT_FAIL(scl_image_load(p, 1, 2, 3, out), bad[i].status, bad[i].name);
+    if (bad[i].needle) TK_EXPECT_FAIL(scl_image_load(p, 1, 2, 3, out), bad[i].status, bad[i].needle);
     TK_CHECK(all_nan(out, 18));
   }
-  join(p, sizeof p, dir, "a.pgm");
-  EXPECT_FAIL(scl_image_load(p, 1, 3, 2, out), SCL_ERR_SHAPE, "a.pgm"); /* 2×3 file, 3×2 asked */
-  EXPECT_FAIL(scl_image_load(p, 2, 2, 3, out), SCL_ERR_INVALID_ARGUMENT, "channels");
-  EXPECT_FAIL(scl_image_load(p, 1, 0, 3, out), SCL_ERR_INVALID_ARGUMENT, NULL);
-  EXPECT_FAIL(scl_image_load(NULL, 1, 2, 3, out), SCL_ERR_INVALID_ARGUMENT, NULL);
-  EXPECT_FAIL(scl_image_load(p, 1, 2, 3, NULL), SCL_ERR_INVALID_ARGUMENT, NULL);
-  EXPECT_FAIL(scl_image_load(join(p, sizeof p, dir, "missing.pgm"), 1, 2, 3, out), SCL_ERR_IO, "missing.pgm");
-  EXPECT_FAIL(scl_image_load(dir, 1, 2, 3, out), SCL_ERR_IO, dir); /* a folder */
+  tk_join(p, sizeof p, dir, "a.pgm");
+  TK_EXPECT_FAIL(scl_image_load(p, 1, 3, 2, out), SCL_ERR_SHAPE, "a.pgm"); /* 2×3 file, 3×2 asked */
+  TK_EXPECT_FAIL(scl_image_load(p, 2, 2, 3, out), SCL_ERR_INVALID_ARGUMENT, "channels");
+  TK_EXPECT_FAIL(scl_image_load(p, 1, 0, 3, out), SCL_ERR_INVALID_ARGUMENT, NULL);
+  TK_EXPECT_FAIL(scl_image_load(NULL, 1, 2, 3, out), SCL_ERR_INVALID_ARGUMENT, NULL);
+  TK_EXPECT_FAIL(scl_image_load(p, 1, 2, 3, NULL), SCL_ERR_INVALID_ARGUMENT, NULL);
+  TK_EXPECT_FAIL(scl_image_load(tk_join(p, sizeof p, dir, "missing.pgm"), 1, 2, 3, out), SCL_ERR_IO, "missing.pgm");
+  TK_EXPECT_FAIL(scl_image_load(dir, 1, 2, 3, out), SCL_ERR_IO, dir); /* a folder */
   TK_CHECK(all_nan(out, 18));
-  rm_tree(dir);
+  tk_temp_dir_remove(dir);
 }
 
 /* ---- PNG, written here by hand with zlib (so this test needs no libpng of its own) ------------- */
@@ -695,7 +633,7 @@ static void write_png(const char *path, int w, int h, int type, const unsigned c
 
 static void png_files(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
+  char *dir = tk_temp_dir("data");
   if (!dir) return;
   enum { W = 5, H = 3, N = W * H };
   char p[4096];
@@ -711,28 +649,28 @@ static void png_files(scl_context ctx) {
     luma[i] = (unsigned char)lround(0.299 * rgb[3 * i] + 0.587 * rgb[3 * i + 1] + 0.114 * rgb[3 * i + 2]);
   }
   float out[3 * N];
-  write_png(join(p, sizeof p, dir, "grey.png"), W, H, 0, grey, NULL, 0, NULL, 0);
+  write_png(tk_join(p, sizeof p, dir, "grey.png"), W, H, 0, grey, NULL, 0, NULL, 0);
   scl_status st = scl_image_load(p, 1, H, W, out);
   if (st == SCL_ERR_UNSUPPORTED) {
     TK_CHECK(strstr(scl_context_error(NULL), "PNG") != NULL);
     printf("    note: this build has no libpng; PNG decoding checks skipped\n");
-    rm_tree(dir);
+    tk_temp_dir_remove(dir);
     return;
   }
   TK_STATUS(NULL, st, SCL_OK);
   expect_pixels("grey PNG", out, grey, 1, H, W, 0);
 
-  write_png(join(p, sizeof p, dir, "rgb.png"), W, H, 2, rgb, NULL, 0, NULL, 0);
+  write_png(tk_join(p, sizeof p, dir, "rgb.png"), W, H, 2, rgb, NULL, 0, NULL, 0);
   TK_OK(NULL, scl_image_load(p, 3, H, W, out));
   expect_pixels("RGB PNG", out, planar, 3, H, W, 0);
   TK_OK(NULL, scl_image_load(p, 1, H, W, out));
   expect_pixels("RGB PNG as grey", out, luma, 1, H, W, 0);
 
-  write_png(join(p, sizeof p, dir, "rgba.png"), W, H, 6, rgba, NULL, 0, NULL, 0);
+  write_png(tk_join(p, sizeof p, dir, "rgba.png"), W, H, 6, rgba, NULL, 0, NULL, 0);
   TK_OK(NULL, scl_image_load(p, 3, H, W, out));
   expect_pixels("RGBA PNG (alpha dropped)", out, planar, 3, H, W, 0);
 
-  write_png(join(p, sizeof p, dir, "palette.png"), W, H, 3, index, plte, 4, trns, 4);
+  write_png(tk_join(p, sizeof p, dir, "palette.png"), W, H, 3, index, plte, 4, trns, 4);
   TK_OK(NULL, scl_image_load(p, 3, H, W, out));
   unsigned char pal_planar[3 * N];
   for (int i = 0; i < N; i++)
@@ -740,26 +678,27 @@ static void png_files(scl_context ctx) {
   expect_pixels("palette PNG", out, pal_planar, 3, H, W, 0);
 
   /* Cut inside the image data; then a damaged header CRC. */
-  FILE *f = fopen(join(p, sizeof p, dir, "rgb.png"), "rb");
-  unsigned char buf[4096];
-  size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
-  if (f) fclose(f);
-  write_bytes(join(p, sizeof p, dir, "cut.png"), buf, n - 20);
+  size_t n;
+  unsigned char *png = tk_read_file(tk_join(p, sizeof p, dir, "rgb.png"), &n);
   poison(out, 3 * N);
-  EXPECT_FAIL(scl_image_load(p, 3, H, W, out), SCL_ERR_FORMAT, "cut.png");
-  buf[29] ^= 0xff; /* inside IHDR's CRC (signature 8 + length 4 + type 4 + data 13 = 29) */
-  write_bytes(join(p, sizeof p, dir, "crc.png"), buf, n);
-  EXPECT_FAIL(scl_image_load(p, 3, H, W, out), SCL_ERR_FORMAT, "crc.png");
-  EXPECT_FAIL(scl_image_load(join(p, sizeof p, dir, "grey.png"), 1, W, H, out), SCL_ERR_SHAPE, "grey.png");
+  if (png) {
+    tk_write_file(tk_join(p, sizeof p, dir, "cut.png"), png, n - 20);
+    TK_EXPECT_FAIL(scl_image_load(p, 3, H, W, out), SCL_ERR_FORMAT, "cut.png");
+    png[29] ^= 0xff; /* inside IHDR's CRC (signature 8 + length 4 + type 4 + data 13 = 29) */
+    tk_write_file(tk_join(p, sizeof p, dir, "crc.png"), png, n);
+    TK_EXPECT_FAIL(scl_image_load(p, 3, H, W, out), SCL_ERR_FORMAT, "crc.png");
+  }
+  free(png);
+  TK_EXPECT_FAIL(scl_image_load(tk_join(p, sizeof p, dir, "grey.png"), 1, W, H, out), SCL_ERR_SHAPE, "grey.png");
   TK_CHECK(all_nan(out, 3 * N));
 
   /* A folder whose first image is colour: the grey one is replicated into three channels. */
-  make_dir(join(p, sizeof p, dir, "faces"));
-  make_dir(join(p, sizeof p, dir, "faces/alice"));
-  write_png(join(p, sizeof p, dir, "faces/alice/a.png"), W, H, 2, rgb, NULL, 0, NULL, 0);
-  write_png(join(p, sizeof p, dir, "faces/alice/b.PNG"), W, H, 0, grey, NULL, 0, NULL, 0);
+  tk_make_dir(tk_join(p, sizeof p, dir, "faces"));
+  tk_make_dir(tk_join(p, sizeof p, dir, "faces/alice"));
+  write_png(tk_join(p, sizeof p, dir, "faces/alice/a.png"), W, H, 2, rgb, NULL, 0, NULL, 0);
+  write_png(tk_join(p, sizeof p, dir, "faces/alice/b.PNG"), W, H, 0, grey, NULL, 0, NULL, 0);
   scl_dataset ds = NULL;
-  TK_OK(NULL, scl_dataset_open_folder(join(p, sizeof p, dir, "faces"), 0, 0, &ds));
+  TK_OK(NULL, scl_dataset_open_folder(tk_join(p, sizeof p, dir, "faces"), 0, 0, &ds));
   int c, h, w;
   scl_dataset_shape(ds, &c, &h, &w);
   TK_CHECK(c == 3 && h == H && w == W && scl_dataset_size(ds) == 2);
@@ -767,7 +706,7 @@ static void png_files(scl_context ctx) {
   TK_OK(NULL, scl_dataset_get(ds, &one, 1, NULL, out, NULL));
   for (int k = 0; k < 3; k++) expect_pixels("grey in a colour folder", out + k * N, grey, 1, H, W, 0);
   scl_dataset_release(ds);
-  rm_tree(dir);
+  tk_temp_dir_remove(dir);
 }
 
 /* ---- JPEG: two small files made with libjpeg (quality 100) ------------------------------------- */
@@ -817,16 +756,16 @@ static void expect_near(const char *what, const float *out, const unsigned char 
 
 static void jpeg_files(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
+  char *dir = tk_temp_dir("data");
   if (!dir) return;
   char p[4096];
   float out[3 * 16 * 8];
-  write_bytes(join(p, sizeof p, dir, "grey.jpg"), jpeg_grey_16x8, sizeof jpeg_grey_16x8);
+  tk_write_file(tk_join(p, sizeof p, dir, "grey.jpg"), jpeg_grey_16x8, sizeof jpeg_grey_16x8);
   scl_status st = scl_image_load(p, 1, 8, 16, out);
   if (st == SCL_ERR_UNSUPPORTED) {
     TK_CHECK(strstr(scl_context_error(NULL), "JPEG") != NULL);
     printf("    note: this build has no libjpeg; JPEG decoding checks skipped\n");
-    rm_tree(dir);
+    tk_temp_dir_remove(dir);
     return;
   }
   TK_STATUS(NULL, st, SCL_OK);
@@ -834,7 +773,7 @@ static void jpeg_files(scl_context ctx) {
   for (int i = 0; i < 16 * 8; i++) halves[i] = i % 16 < 8 ? 40 : 200;
   expect_near("grey JPEG", out, halves, 16 * 8, 2);
 
-  write_bytes(join(p, sizeof p, dir, "colour.JPEG"), jpeg_rgb_8x8, sizeof jpeg_rgb_8x8);
+  tk_write_file(tk_join(p, sizeof p, dir, "colour.JPEG"), jpeg_rgb_8x8, sizeof jpeg_rgb_8x8);
   TK_OK(NULL, scl_image_load(p, 3, 8, 8, out));
   unsigned char planar[3 * 64], luma[64];
   for (int i = 0; i < 64; i++) planar[i] = 200, planar[64 + i] = 100, planar[128 + i] = 50, luma[i] = 124;
@@ -848,17 +787,17 @@ static void jpeg_files(scl_context ctx) {
     if (jpeg_grey_16x8[i] == 0xff && jpeg_grey_16x8[i + 1] == 0xda) /* SOS, then its segment length */
       cut = i + 2 + ((size_t)jpeg_grey_16x8[i + 2] << 8 | jpeg_grey_16x8[i + 3]) + 2;
   TK_CHECK(cut > 0 && cut < sizeof jpeg_grey_16x8 - 2);
-  write_bytes(join(p, sizeof p, dir, "cut.jpg"), jpeg_grey_16x8, cut);
+  tk_write_file(tk_join(p, sizeof p, dir, "cut.jpg"), jpeg_grey_16x8, cut);
   poison(out, 64);
-  EXPECT_FAIL(scl_image_load(p, 1, 8, 16, out), SCL_ERR_FORMAT, "cut.jpg");
+  TK_EXPECT_FAIL(scl_image_load(p, 1, 8, 16, out), SCL_ERR_FORMAT, "cut.jpg");
   unsigned char broken[sizeof jpeg_grey_16x8];
   memcpy(broken, jpeg_grey_16x8, sizeof broken);
   for (size_t i = 0; i + 8 < sizeof broken; i++) /* width 0 in the frame header (SOF0) */
     if (broken[i] == 0xff && broken[i + 1] == 0xc0) broken[i + 7] = broken[i + 8] = 0;
-  write_bytes(join(p, sizeof p, dir, "bad.jpg"), broken, sizeof broken);
-  EXPECT_FAIL(scl_image_load(p, 1, 8, 16, out), SCL_ERR_FORMAT, "bad.jpg");
+  tk_write_file(tk_join(p, sizeof p, dir, "bad.jpg"), broken, sizeof broken);
+  TK_EXPECT_FAIL(scl_image_load(p, 1, 8, 16, out), SCL_ERR_FORMAT, "bad.jpg");
   TK_CHECK(all_nan(out, 64));
-  rm_tree(dir);
+  tk_temp_dir_remove(dir);
 }
 
 int main(int argc, char **argv) {

@@ -4,6 +4,7 @@
    failed save leaves the previous file intact and no temporary file behind). */
 #include "net/modelfile.h"
 #include "testkit/testkit.h"
+#include "testkit/tk_files.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -16,76 +17,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define EXPECT_FAIL(expr, want, needle)                                                                                \
-  do {                                                                                                                 \
-    scl_status got_ = (expr);                                                                                          \
-    TK_STATUS(NULL, got_, (want));                                                                                     \
-    const char *needle_ = (needle), *msg_ = scl_context_error(NULL);                                                   \
-    TK_CHECK_MSG(!needle_ || strstr(msg_, needle_), "message \"%s\" does not contain \"%s\"", msg_, needle_);          \
-  } while (0)
-
 /* ---- helpers ------------------------------------------------------------------------------------- */
-
-static char *make_tmpdir(void) {
-  const char *base = getenv("TMPDIR");
-  char tmpl[4096];
-  snprintf(tmpl, sizeof tmpl, "%s/scl_test_mf_XXXXXX", base && *base ? base : "/tmp");
-  char *d = mkdtemp(tmpl);
-  if (!d) tk_fail(__FILE__, __LINE__, "mkdtemp failed");
-  return d ? strdup(d) : NULL;
-}
-
-static void rm_path(const char *path) {
-  struct stat sb;
-  if (lstat(path, &sb) != 0) return;
-  if (S_ISDIR(sb.st_mode)) {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-      if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-      char child[4096];
-      snprintf(child, sizeof child, "%s/%s", path, e->d_name);
-      rm_path(child);
-    }
-    if (d) closedir(d);
-  }
-  remove(path);
-}
-
-static void rm_tree(char *dir) {
-  if (dir) rm_path(dir);
-  free(dir);
-}
-
-static const char *join(char *buf, size_t size, const char *dir, const char *name) {
-  int n = snprintf(buf, size, "%s/%s", dir, name);
-  TK_CHECK_MSG(n >= 0 && (size_t)n < size, "path too long: %s/%s", dir, name);
-  return buf;
-}
-
-static unsigned char *read_all(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  *n = 0;
-  if (!f) {
-    tk_fail(__FILE__, __LINE__, "cannot open %s", path);
-    return NULL;
-  }
-  fseek(f, 0, SEEK_END);
-  long size = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *buf = malloc(size > 0 ? (size_t)size : 1);
-  *n = fread(buf, 1, (size_t)size, f);
-  fclose(f);
-  return buf;
-}
-
-static void write_all(const char *path, const void *data, size_t n) {
-  FILE *f = fopen(path, "wb");
-  TK_CHECK_MSG(f != NULL, "cannot create %s", path);
-  if (!f) return;
-  TK_CHECK(fwrite(data, 1, n, f) == n);
-  fclose(f);
-}
 
 static uint32_t le32(const unsigned char *p) {
   return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -201,10 +133,10 @@ static void expect_model(const scl_mf_model *a, const scl_mf_model *b) {
 
 static void roundtrip(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
+  char *dir = tk_temp_dir("mf");
   if (!dir) return;
   char path[4096];
-  join(path, sizeof path, dir, "model.scl");
+  tk_join(path, sizeof path, dir, "model.scl");
   scl_mf_model m = make_model(1, 0), back;
   TK_OK(NULL, scl__modelfile_save(path, &m));
   TK_OK(NULL, scl__modelfile_load(path, &back));
@@ -214,7 +146,7 @@ static void roundtrip(scl_context ctx) {
 
   /* The layout is little-endian, byte by byte, whatever this host is. */
   size_t n;
-  unsigned char *b = read_all(path, &n);
+  unsigned char *b = tk_read_file(path, &n);
   if (b && n > 200) {
     TK_CHECK(memcmp(b, "SPHERECL", 8) == 0);
     TK_CHECK(le32(b + 8) == 1 && le32(b + 12) == 164);
@@ -240,7 +172,7 @@ static void roundtrip(scl_context ctx) {
   scl__modelfile_free(NULL);
   TK_CHECK(temp_files_in(dir) == 0);
   scl__modelfile_free(&m);
-  rm_tree(dir);
+  tk_temp_dir_remove(dir);
 }
 
 /* Loading must fail with FORMAT, name the file, contain needle (if any) and leave m as it was. */
@@ -248,106 +180,109 @@ static void expect_refused(const char *path, const char *needle) {
   scl_mf_model m, before;
   memset(&m, 0xAB, sizeof m);
   before = m;
-  EXPECT_FAIL(scl__modelfile_load(path, &m), SCL_ERR_FORMAT, path);
+  TK_EXPECT_FAIL(scl__modelfile_load(path, &m), SCL_ERR_FORMAT, path);
   if (needle)
     TK_CHECK_MSG(strstr(scl_context_error(NULL), needle), "\"%s\" lacks \"%s\"", scl_context_error(NULL), needle);
   TK_CHECK(memcmp(&m, &before, sizeof m) == 0);
 }
 
+/* A scratch folder holding model.scl, saved from make_model(seed, 0), with the file's bytes read
+   back, and (other_name not NULL) the path of a second file there for damaged copies. */
+typedef struct {
+  char *dir;
+  char path[4096], other[4096];
+  scl_mf_model m;
+  unsigned char *bytes;
+  size_t n;
+} saved_model;
+
+/* Returns 0 (the failure recorded) when the folder, the save or the read-back failed; release s
+   with saved_model_free either way. */
+static int save_model(saved_model *s, uint64_t seed, const char *other_name) {
+  memset(s, 0, sizeof *s);
+  s->m = make_model(seed, 0);
+  s->dir = tk_temp_dir("mf");
+  if (!s->dir) return 0;
+  tk_join(s->path, sizeof s->path, s->dir, "model.scl");
+  if (other_name) tk_join(s->other, sizeof s->other, s->dir, other_name);
+  if (!TK_STATUS(NULL, scl__modelfile_save(s->path, &s->m), SCL_OK)) return 0;
+  s->bytes = tk_read_file(s->path, &s->n);
+  return s->bytes != NULL;
+}
+
+static void saved_model_free(saved_model *s) {
+  free(s->bytes);
+  scl__modelfile_free(&s->m);
+  tk_temp_dir_remove(s->dir);
+}
+
 static void truncation_everywhere(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
-  if (!dir) return;
-  char path[4096], cut[4096];
-  join(path, sizeof path, dir, "model.scl");
-  join(cut, sizeof cut, dir, "cut.scl");
-  scl_mf_model m = make_model(2, 0);
-  TK_OK(NULL, scl__modelfile_save(path, &m));
-  size_t n;
-  unsigned char *b = read_all(path, &n);
-  for (size_t len = 0; b && len < n; len++) {
-    write_all(cut, b, len);
-    expect_refused(cut, NULL);
+  saved_model s;
+  if (save_model(&s, 2, "cut.scl")) {
+    for (size_t len = 0; len < s.n; len++) {
+      tk_write_file(s.other, s.bytes, len);
+      expect_refused(s.other, NULL);
+    }
+    /* One extra byte at the end is refused too. */
+    unsigned char *longer = malloc(s.n + 1);
+    memcpy(longer, s.bytes, s.n);
+    longer[s.n] = 0;
+    tk_write_file(s.other, longer, s.n + 1);
+    expect_refused(s.other, NULL);
+    free(longer);
   }
-  /* One extra byte at the end is refused too. */
-  unsigned char *longer = malloc(n + 1);
-  memcpy(longer, b, n);
-  longer[n] = 0;
-  write_all(cut, longer, n + 1);
-  expect_refused(cut, NULL);
-  free(longer), free(b);
-  scl__modelfile_free(&m);
-  rm_tree(dir);
+  saved_model_free(&s);
 }
 
 static void flipped_bytes(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
-  if (!dir) return;
-  char path[4096], bad[4096];
-  join(path, sizeof path, dir, "model.scl");
-  join(bad, sizeof bad, dir, "bad.scl");
-  scl_mf_model m = make_model(3, 0);
-  TK_OK(NULL, scl__modelfile_save(path, &m));
-  size_t n;
-  unsigned char *b = read_all(path, &n);
-  for (size_t i = 0; b && i < n; i++) {
-    b[i] ^= 0x10;
-    write_all(bad, b, n);
-    /* Past the magic and the version, any damage is reported as corruption. */
-    expect_refused(bad, i >= 12 ? "corrupt" : NULL);
-    b[i] ^= 0x10;
+  saved_model s;
+  if (save_model(&s, 3, "bad.scl")) {
+    unsigned char *b = s.bytes;
+    for (size_t i = 0; i < s.n; i++) {
+      b[i] ^= 0x10;
+      tk_write_file(s.other, b, s.n);
+      /* Past the magic and the version, any damage is reported as corruption. */
+      expect_refused(s.other, i >= 12 ? "corrupt" : NULL);
+      b[i] ^= 0x10;
+    }
+    /* In the magic: a foreign file; a text file, too. */
+    b[0] = 'X';
+    tk_write_file(s.other, b, s.n);
+    expect_refused(s.other, "not a spherecl model file");
+    tk_write_file(s.other, "hello, I am a text file\n", 24);
+    expect_refused(s.other, "not a spherecl model file");
+    tk_write_file(s.other, "", 0);
+    expect_refused(s.other, NULL);
   }
-  /* In the magic: a foreign file; a text file, too. */
-  b[0] = 'X';
-  write_all(bad, b, n);
-  expect_refused(bad, "not a spherecl model file");
-  write_all(bad, "hello, I am a text file\n", 24);
-  expect_refused(bad, "not a spherecl model file");
-  write_all(bad, "", 0);
-  expect_refused(bad, NULL);
-  free(b);
-  scl__modelfile_free(&m);
-  rm_tree(dir);
+  saved_model_free(&s);
 }
 
 static void newer_version(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
-  if (!dir) return;
-  char path[4096];
-  join(path, sizeof path, dir, "model.scl");
-  scl_mf_model m = make_model(4, 0);
-  TK_OK(NULL, scl__modelfile_save(path, &m));
-  size_t n;
-  unsigned char *b = read_all(path, &n);
-  if (b) {
-    put_le32(b + 8, 2);
-    fix_crc(b, n);
-    write_all(path, b, n);
-    expect_refused(path, "newer spherecl (format 2); this build reads up to 1");
-    put_le32(b + 8, 0);
-    fix_crc(b, n);
-    write_all(path, b, n);
-    expect_refused(path, "version 0");
+  saved_model s;
+  if (save_model(&s, 4, NULL)) {
+    put_le32(s.bytes + 8, 2);
+    fix_crc(s.bytes, s.n);
+    tk_write_file(s.path, s.bytes, s.n);
+    expect_refused(s.path, "newer spherecl (format 2); this build reads up to 1");
+    put_le32(s.bytes + 8, 0);
+    fix_crc(s.bytes, s.n);
+    tk_write_file(s.path, s.bytes, s.n);
+    expect_refused(s.path, "version 0");
   }
-  free(b);
-  scl__modelfile_free(&m);
-  rm_tree(dir);
+  saved_model_free(&s);
 }
 
 /* Files that pass the CRC but lie about their structure (forged or buggy writers). */
 static void absurd_sizes(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
-  if (!dir) return;
-  char path[4096], bad[4096];
-  join(path, sizeof path, dir, "model.scl");
-  join(bad, sizeof bad, dir, "bad.scl");
-  scl_mf_model m = make_model(5, 0);
-  TK_OK(NULL, scl__modelfile_save(path, &m));
-  size_t n;
-  unsigned char *orig = read_all(path, &n), *b = malloc(n + 8);
+  saved_model s;
+  if (!save_model(&s, 5, "bad.scl")) {
+    saved_model_free(&s);
+    return;
+  }
   const size_t t0 = 180; /* first tensor: u16 name length, name, u32 ndim, dims */
   const size_t dims0 = t0 + 2 + 13 + 4;
   struct {
@@ -370,8 +305,10 @@ static void absurd_sizes(scl_context ctx) {
       {dims0, 0x7fffffff, 4, "dimension"},  /* 2^31 rows: beyond the file */
       {dims0 + 4, 1, 4, "dimension"},       /* 2^32 + 3 rows (high word) */
   };
-  for (size_t i = 0; orig && i < sizeof patches / sizeof *patches; i++) {
-    memcpy(b, orig, n);
+  const size_t n = s.n;
+  unsigned char *b = malloc(n + 8);
+  for (size_t i = 0; i < sizeof patches / sizeof *patches; i++) {
+    memcpy(b, s.bytes, n);
     size_t o = patches[i].offset;
     if (patches[i].bytes == 4)
       put_le32(b + o, patches[i].value);
@@ -380,35 +317,32 @@ static void absurd_sizes(scl_context ctx) {
     else
       b[o] = (unsigned char)patches[i].value;
     fix_crc(b, n);
-    write_all(bad, b, n);
-    expect_refused(bad, patches[i].needle);
+    tk_write_file(s.other, b, n);
+    expect_refused(s.other, patches[i].needle);
   }
   /* Four stray bytes before the CRC. */
-  if (orig) {
-    memcpy(b, orig, n - 4);
-    memset(b + n - 4, 0, 4);
-    fix_crc(b, n + 4);
-    write_all(bad, b, n + 4);
-    expect_refused(bad, "unexpected bytes");
-  }
-  free(orig), free(b);
-  scl__modelfile_free(&m);
-  rm_tree(dir);
+  memcpy(b, s.bytes, n - 4);
+  memset(b + n - 4, 0, 4);
+  fix_crc(b, n + 4);
+  tk_write_file(s.other, b, n + 4);
+  expect_refused(s.other, "unexpected bytes");
+  free(b);
+  saved_model_free(&s);
 }
 
 static void unreadable_files(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
+  char *dir = tk_temp_dir("mf");
   if (!dir) return;
   char path[4096];
   scl_mf_model m;
   memset(&m, 0, sizeof m);
-  EXPECT_FAIL(scl__modelfile_load(join(path, sizeof path, dir, "missing.scl"), &m), SCL_ERR_IO, "missing.scl");
-  EXPECT_FAIL(scl__modelfile_load(dir, &m), SCL_ERR_IO, dir);
-  EXPECT_FAIL(scl__modelfile_load(NULL, &m), SCL_ERR_INVALID_ARGUMENT, NULL);
-  EXPECT_FAIL(scl__modelfile_load(path, NULL), SCL_ERR_INVALID_ARGUMENT, NULL);
+  TK_EXPECT_FAIL(scl__modelfile_load(tk_join(path, sizeof path, dir, "missing.scl"), &m), SCL_ERR_IO, "missing.scl");
+  TK_EXPECT_FAIL(scl__modelfile_load(dir, &m), SCL_ERR_IO, dir);
+  TK_EXPECT_FAIL(scl__modelfile_load(NULL, &m), SCL_ERR_INVALID_ARGUMENT, NULL);
+  TK_EXPECT_FAIL(scl__modelfile_load(path, NULL), SCL_ERR_INVALID_ARGUMENT, NULL);
   TK_CHECK(m.tensors == NULL);
-  rm_tree(dir);
+  tk_temp_dir_remove(dir);
 }
 
 /* path must still hold exactly `want`. */
@@ -421,22 +355,22 @@ static void expect_file_holds(const char *path, const scl_mf_model *want) {
 
 static void atomic_save(scl_context ctx) {
   (void)ctx;
-  char *dir = make_tmpdir();
+  char *dir = tk_temp_dir("mf");
   if (!dir) return;
   char path[4096], p[4096];
-  join(path, sizeof path, dir, "model.scl");
+  tk_join(path, sizeof path, dir, "model.scl");
   scl_mf_model a = make_model(6, 0), b = make_model(7, 1);
   TK_OK(NULL, scl__modelfile_save(path, &a));
 
   /* A folder that does not exist. */
-  EXPECT_FAIL(scl__modelfile_save(join(p, sizeof p, dir, "no/such/folder/model.scl"), &a), SCL_ERR_IO,
+  TK_EXPECT_FAIL(scl__modelfile_save(tk_join(p, sizeof p, dir, "no/such/folder/model.scl"), &a), SCL_ERR_IO,
               "no/such/folder/model.scl");
 
   /* The temporary name is taken by a folder: the save fails, the old file stays, the folder too. */
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
   TK_CHECK(mkdir(tmp, 0755) == 0);
-  EXPECT_FAIL(scl__modelfile_save(path, &b), SCL_ERR_IO, path);
+  TK_EXPECT_FAIL(scl__modelfile_save(path, &b), SCL_ERR_IO, path);
   struct stat sb;
   TK_CHECK(stat(tmp, &sb) == 0 && S_ISDIR(sb.st_mode));
   rmdir(tmp);
@@ -449,7 +383,7 @@ static void atomic_save(scl_context ctx) {
     small = old_limit;
     small.rlim_cur = 4096;
     if (setrlimit(RLIMIT_FSIZE, &small) == 0) {
-      EXPECT_FAIL(scl__modelfile_save(path, &b), SCL_ERR_IO, path);
+      TK_EXPECT_FAIL(scl__modelfile_save(path, &b), SCL_ERR_IO, path);
       setrlimit(RLIMIT_FSIZE, &old_limit);
       expect_file_holds(path, &a);
       TK_CHECK(temp_files_in(dir) == 0);
@@ -461,11 +395,11 @@ static void atomic_save(scl_context ctx) {
 
   /* A read-only folder (meaningless for root, who may write anyway). */
   if (geteuid() != 0) {
-    join(p, sizeof p, dir, "ro");
+    tk_join(p, sizeof p, dir, "ro");
     TK_CHECK(mkdir(p, 0555) == 0);
     char inside[4200];
     snprintf(inside, sizeof inside, "%s/model.scl", p);
-    EXPECT_FAIL(scl__modelfile_save(inside, &a), SCL_ERR_IO, "ro/model.scl");
+    TK_EXPECT_FAIL(scl__modelfile_save(inside, &a), SCL_ERR_IO, "ro/model.scl");
     TK_CHECK(temp_files_in(p) == 0);
     chmod(p, 0755);
   } else {
@@ -475,22 +409,22 @@ static void atomic_save(scl_context ctx) {
   /* Invalid models are refused before anything is written. */
   scl_mf_model bad = make_model(8, 0);
   memset(bad.tensors[1].name, 'x', sizeof bad.tensors[1].name); /* not NUL-terminated */
-  EXPECT_FAIL(scl__modelfile_save(path, &bad), SCL_ERR_INVALID_ARGUMENT, "tensor 1");
+  TK_EXPECT_FAIL(scl__modelfile_save(path, &bad), SCL_ERR_INVALID_ARGUMENT, "tensor 1");
   bad.tensors[1].name[0] = 0;
-  EXPECT_FAIL(scl__modelfile_save(path, &bad), SCL_ERR_INVALID_ARGUMENT, "name");
+  TK_EXPECT_FAIL(scl__modelfile_save(path, &bad), SCL_ERR_INVALID_ARGUMENT, "name");
   snprintf(bad.tensors[1].name, sizeof bad.tensors[1].name, "fc5/b");
   bad.tensors[1].ndim = 5;
-  EXPECT_FAIL(scl__modelfile_save(path, &bad), SCL_ERR_INVALID_ARGUMENT, "ndim");
+  TK_EXPECT_FAIL(scl__modelfile_save(path, &bad), SCL_ERR_INVALID_ARGUMENT, "ndim");
   bad.tensors[1].ndim = 1;
   bad.tensors[1].dims[0] = 0;
-  EXPECT_FAIL(scl__modelfile_save(path, &bad), SCL_ERR_INVALID_ARGUMENT, "dimension");
+  TK_EXPECT_FAIL(scl__modelfile_save(path, &bad), SCL_ERR_INVALID_ARGUMENT, "dimension");
   bad.tensors[1].dims[0] = 7;
   float *keep = bad.tensors[1].data;
   bad.tensors[1].data = NULL;
-  EXPECT_FAIL(scl__modelfile_save(path, &bad), SCL_ERR_INVALID_ARGUMENT, "NULL");
+  TK_EXPECT_FAIL(scl__modelfile_save(path, &bad), SCL_ERR_INVALID_ARGUMENT, "NULL");
   bad.tensors[1].data = keep;
-  EXPECT_FAIL(scl__modelfile_save(NULL, &bad), SCL_ERR_INVALID_ARGUMENT, NULL);
-  EXPECT_FAIL(scl__modelfile_save(path, NULL), SCL_ERR_INVALID_ARGUMENT, NULL);
+  TK_EXPECT_FAIL(scl__modelfile_save(NULL, &bad), SCL_ERR_INVALID_ARGUMENT, NULL);
+  TK_EXPECT_FAIL(scl__modelfile_save(path, NULL), SCL_ERR_INVALID_ARGUMENT, NULL);
   expect_file_holds(path, &a);
 
   /* And a good save replaces the file. */
@@ -498,7 +432,7 @@ static void atomic_save(scl_context ctx) {
   expect_file_holds(path, &b);
   TK_CHECK(temp_files_in(dir) == 0);
   scl__modelfile_free(&a), scl__modelfile_free(&b), scl__modelfile_free(&bad);
-  rm_tree(dir);
+  tk_temp_dir_remove(dir);
 }
 
 int main(int argc, char **argv) {

@@ -9,30 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fails unless t still holds exactly `before` (bit for bit: a refused call wrote nothing). */
-static void expect_unchanged(const char *what, scl_tensor t, const float *before) {
-  float *now = tk_read(t);
-  TK_CHECK_MSG(memcmp(now, before, scl_tensor_count(t) * sizeof *now) == 0, "%s: the output was modified", what);
-  free(now);
-}
-
-/* A tensor of shape dims[0..nd) placed `off` elements into a NaN-filled buffer of its own, holding
-   host (NaN if NULL): every kernel argument's element offset gets exercised. *base receives the
-   buffer's own tensor; release both. */
-static scl_tensor at_offset(scl_context ctx, const float *host, int nd, const size_t *dims, size_t off,
-                            scl_tensor *base) {
-  size_t count = 1;
-  for (int i = 0; i < nd; i++) count *= dims[i];
-  *base = tk_tensor(ctx, NULL, off + count, 0, 0, 0);
-  scl_tensor t = NULL;
-  if (scl_tensor_wrap(ctx, SCL_F32, nd, dims, scl_tensor_buffer(*base), off * sizeof(float), &t) != SCL_OK) {
-    tk_fail(__FILE__, __LINE__, "wrap: %s", scl_context_error(ctx));
-    return NULL;
-  }
-  if (host) scl_tensor_write(t, host, count * sizeof(float));
-  return t;
-}
-
 /* One problem: x [d0,d1,...] (d1 = channels), slope [d1], dy like x, all random (x in [-2,2] with
    every 7th element exactly 0), as floats for the device and doubles for the reference. */
 typedef struct {
@@ -80,11 +56,10 @@ static void prelu_forward_shapes(scl_context ctx) {
     TK_OK(ctx, scl_prelu_forward(ctx, X, S, Y));
     double *ref = malloc(p.count * sizeof *ref);
     ref_prelu_forward(p.n, p.c, p.inner, p.xd, p.sd, ref);
-    float *got = tk_read(Y);
     char what[64];
     snprintf(what, sizeof what, "prelu y [%zu,%zu,%zu,%zu]", p.d[0], p.d[1], p.d[2], p.d[3]);
-    tk_expect_close(what, got, ref, p.count, TK_TOL_ELEMENTWISE);
-    free(ref), free(got);
+    tk_expect_tensor(what, Y, ref, TK_TOL_ELEMENTWISE);
+    free(ref);
     scl_tensor_release(X), scl_tensor_release(S), scl_tensor_release(Y);
     free_problem(&p);
   }
@@ -102,16 +77,13 @@ static void prelu_backward_shapes(scl_context ctx) {
       TK_OK(ctx, scl_prelu_backward(ctx, X, S, DY, mode == 2 ? NULL : DX, mode == 1 ? NULL : DS));
       if (mode == 3) TK_OK(ctx, scl_prelu_backward(ctx, X, S, DY, DX, DS));
       char what[96];
-      float *got;
       if (mode != 2) {
         snprintf(what, sizeof what, "prelu dx [%zu,%zu,%zu,%zu] mode %d", p.d[0], p.d[1], p.d[2], p.d[3], mode);
-        tk_expect_close(what, got = tk_read(DX), rdx, p.count, TK_TOL_ELEMENTWISE);
-        free(got);
+        tk_expect_tensor(what, DX, rdx, TK_TOL_ELEMENTWISE);
       }
       if (mode != 1) {
         snprintf(what, sizeof what, "prelu dslope [%zu,%zu,%zu,%zu] mode %d", p.d[0], p.d[1], p.d[2], p.d[3], mode);
-        tk_expect_close(what, got = tk_read(DS), rds, p.c, TK_TOL_ELEMENTWISE);
-        free(got);
+        tk_expect_tensor(what, DS, rds, TK_TOL_ELEMENTWISE);
       }
       scl_tensor_release(DX), scl_tensor_release(DS);
     }
@@ -126,44 +98,34 @@ static void prelu_offsets(scl_context ctx) {
   static const size_t d[4] = {3, 4, 5, 6};
   problem p = make_problem(d, 350);
   scl_tensor b[6];
-  scl_tensor X = at_offset(ctx, p.x, 4, d, 3, &b[0]), S = at_offset(ctx, p.slope, 1, &p.c, 1, &b[1]);
-  scl_tensor DY = at_offset(ctx, p.dy, 4, d, 5, &b[2]), Y = at_offset(ctx, NULL, 4, d, 7, &b[3]);
-  scl_tensor DX = at_offset(ctx, NULL, 4, d, 2, &b[4]), DS = at_offset(ctx, NULL, 1, &p.c, 9, &b[5]);
+  scl_tensor X = tk_tensor_at_offset(ctx, p.x, 4, d, 3, &b[0]);
+  scl_tensor S = tk_tensor_at_offset(ctx, p.slope, 1, &p.c, 1, &b[1]);
+  scl_tensor DY = tk_tensor_at_offset(ctx, p.dy, 4, d, 5, &b[2]);
+  scl_tensor Y = tk_tensor_at_offset(ctx, NULL, 4, d, 7, &b[3]);
+  scl_tensor DX = tk_tensor_at_offset(ctx, NULL, 4, d, 2, &b[4]);
+  scl_tensor DS = tk_tensor_at_offset(ctx, NULL, 1, &p.c, 9, &b[5]);
   TK_OK(ctx, scl_prelu_forward(ctx, X, S, Y));
   TK_OK(ctx, scl_prelu_backward(ctx, X, S, DY, DX, DS));
   double *ry = malloc(p.count * sizeof *ry), *rdx = malloc(p.count * sizeof *rdx), *rds = malloc(p.c * sizeof *rds);
   ref_prelu_forward(p.n, p.c, p.inner, p.xd, p.sd, ry);
   ref_prelu_backward(p.n, p.c, p.inner, p.xd, p.sd, p.dyd, rdx, rds);
-  float *got;
-  tk_expect_close("y at an offset", got = tk_read(Y), ry, p.count, TK_TOL_ELEMENTWISE);
-  free(got);
-  tk_expect_close("dx at an offset", got = tk_read(DX), rdx, p.count, TK_TOL_ELEMENTWISE);
-  free(got);
-  tk_expect_close("dslope at an offset", got = tk_read(DS), rds, p.c, TK_TOL_ELEMENTWISE);
-  free(got), free(ry), free(rdx), free(rds);
+  tk_expect_tensor("y at an offset", Y, ry, TK_TOL_ELEMENTWISE);
+  tk_expect_tensor("dx at an offset", DX, rdx, TK_TOL_ELEMENTWISE);
+  tk_expect_tensor("dslope at an offset", DS, rds, TK_TOL_ELEMENTWISE);
+  free(ry), free(rdx), free(rds);
   scl_tensor ts[] = {X, S, DY, Y, DX, DS};
   for (int i = 0; i < 6; i++) scl_tensor_release(ts[i]), scl_tensor_release(b[i]);
   free_problem(&p);
 }
 
-/* L = Σ prelu(x)·dy in double. */
-static double prelu_loss(const problem *p, const double *x, const double *slope) {
+/* L = Σ prelu(x)·dy in double, for the problem's x and slope. */
+static double prelu_loss(const void *arg) {
+  const problem *p = arg;
   double *y = malloc(p->count * sizeof *y), l = 0;
-  ref_prelu_forward(p->n, p->c, p->inner, x, slope, y);
+  ref_prelu_forward(p->n, p->c, p->inner, p->xd, p->sd, y);
   for (size_t i = 0; i < p->count; i++) l += y[i] * p->dyd[i];
   free(y);
   return l;
-}
-
-/* Central difference of prelu_loss in v[i] (v is p's x or slope, restored afterwards). */
-static double central_diff(const problem *p, double *v, size_t i, double h) {
-  double keep = v[i];
-  v[i] = keep + h;
-  double up = prelu_loss(p, p->xd, p->sd);
-  v[i] = keep - h;
-  double down = prelu_loss(p, p->xd, p->sd);
-  v[i] = keep;
-  return (up - down) / (2 * h);
 }
 
 /* The device backward against finite differences; x within 1e-3 of the kink at 0 is skipped. */
@@ -173,7 +135,7 @@ static void prelu_gradcheck(scl_context ctx) {
   scl_tensor X = like_x(ctx, &p, p.x), S = tk_tensor(ctx, p.slope, p.c, 0, 0, 0), DY = like_x(ctx, &p, p.dy);
   scl_tensor DX = like_x(ctx, &p, NULL), DS = tk_tensor(ctx, NULL, p.c, 0, 0, 0);
   TK_OK(ctx, scl_prelu_backward(ctx, X, S, DY, DX, DS));
-  float *dx = tk_read(DX), *ds = tk_read(DS);
+  float *dx = tk_read(DX);
   const double h = 1e-4;
   float *kept = malloc(p.count * sizeof *kept);
   double *fd = malloc(p.count * sizeof *fd);
@@ -181,13 +143,13 @@ static void prelu_gradcheck(scl_context ctx) {
   for (size_t i = 0; i < p.count; i++) {
     if (fabs(p.xd[i]) < 1e-3) continue;
     kept[m] = dx[i];
-    fd[m++] = central_diff(&p, p.xd, i, h);
+    fd[m++] = tk_central_difference(prelu_loss, &p, p.xd, i, h);
   }
   TK_CHECK_MSG(m > p.count / 2, "only %zu of %zu points checked", m, p.count);
   tk_expect_close("prelu dx vs finite differences", kept, fd, m, TK_TOL_ELEMENTWISE);
-  for (size_t c = 0; c < p.c; c++) fd[c] = central_diff(&p, p.sd, c, h);
-  tk_expect_close("prelu dslope vs finite differences", ds, fd, p.c, TK_TOL_ELEMENTWISE);
-  free(dx), free(ds), free(kept), free(fd);
+  tk_central_differences(prelu_loss, &p, p.sd, p.c, h, fd);
+  tk_expect_tensor("prelu dslope vs finite differences", DS, fd, TK_TOL_ELEMENTWISE);
+  free(dx), free(kept), free(fd);
   scl_tensor_release(X), scl_tensor_release(S), scl_tensor_release(DY), scl_tensor_release(DX),
       scl_tensor_release(DS);
   free_problem(&p);
@@ -218,7 +180,7 @@ static void prelu_bad_inputs(scl_context ctx) {
   TK_STATUS(ctx, scl_prelu_forward(ctx, X, S, Y2), SCL_ERR_SHAPE);
   TK_STATUS(ctx, scl_prelu_forward(ctx, X1, S, X1), SCL_ERR_SHAPE); /* 1-D x has no channel axis */
   TK_STATUS(ctx, scl_prelu_forward(ctx, Y, S, Y), SCL_ERR_INVALID_ARGUMENT); /* not in place */
-  expect_unchanged("bad prelu forward", Y, y0);
+  tk_expect_unchanged("bad prelu forward", Y, y0);
 
   TK_STATUS(ctx, scl_prelu_backward(NULL, X, S, DY, DX, DS), SCL_ERR_INVALID_ARGUMENT);
   TK_STATUS(ctx, scl_prelu_backward(ctx, X, S, NULL, DX, DS), SCL_ERR_INVALID_ARGUMENT);
@@ -230,10 +192,10 @@ static void prelu_bad_inputs(scl_context ctx) {
   TK_STATUS(ctx, scl_prelu_backward(ctx, X, S, DY, DX, DSX), SCL_ERR_INVALID_ARGUMENT); /* dslope inside dx */
   TK_STATUS(ctx, scl_prelu_backward(ctx, X, S, DX, DX, DS), SCL_ERR_INVALID_ARGUMENT);  /* dx is dy */
   TK_STATUS(ctx, scl_prelu_backward(ctx, X, DS, DY, DX, DS), SCL_ERR_INVALID_ARGUMENT); /* dslope is slope */
-  expect_unchanged("bad prelu backward dx", DX, dx0);
-  expect_unchanged("bad prelu backward dslope", DS, ds0);
+  tk_expect_unchanged("bad prelu backward dx", DX, dx0);
+  tk_expect_unchanged("bad prelu backward dslope", DS, ds0);
   TK_OK(ctx, scl_prelu_backward(ctx, X, S, DY, NULL, NULL)); /* nothing asked: nothing done */
-  expect_unchanged("no gradients asked", DX, dx0);
+  tk_expect_unchanged("no gradients asked", DX, dx0);
 
   free(y0), free(dx0), free(ds0);
   scl_tensor ts[] = {X, S, DY, Y, DX, DS, S4, X1, Y2, DS2, SI, XI, DSX};

@@ -9,30 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fails unless t still holds exactly `before` (bit for bit: a refused call wrote nothing). */
-static void expect_unchanged(const char *what, scl_tensor t, const float *before) {
-  float *now = tk_read(t);
-  TK_CHECK_MSG(memcmp(now, before, scl_tensor_count(t) * sizeof *now) == 0, "%s: the output was modified", what);
-  free(now);
-}
-
-/* A tensor of shape dims[0..nd) placed `off` elements into a NaN-filled buffer of its own, holding
-   host (NaN if NULL): every kernel argument's element offset gets exercised. *base receives the
-   buffer's own tensor; release both. */
-static scl_tensor at_offset(scl_context ctx, const float *host, int nd, const size_t *dims, size_t off,
-                            scl_tensor *base) {
-  size_t count = 1;
-  for (int i = 0; i < nd; i++) count *= dims[i];
-  *base = tk_tensor(ctx, NULL, off + count, 0, 0, 0);
-  scl_tensor t = NULL;
-  if (scl_tensor_wrap(ctx, SCL_F32, nd, dims, scl_tensor_buffer(*base), off * sizeof(float), &t) != SCL_OK) {
-    tk_fail(__FILE__, __LINE__, "wrap: %s", scl_context_error(ctx));
-    return NULL;
-  }
-  if (host) scl_tensor_write(t, host, count * sizeof(float));
-  return t;
-}
-
 /* lr 0.1, momentum 0.9, decay 0.01, the same dw both steps, history starting at 0 and at 1:
      w = 1, dw = 0.5, h = 0:  g = 0.51     h = 0.051                      w = 0.949
                               g = 0.50949  h = 0.9·0.051 + 0.050949 = 0.096849     w = 0.852151
@@ -46,17 +22,13 @@ static void sgd_by_hand(scl_context ctx) {
   const scl_sgd_params p = {0.1f, 0.9f, 0.01f};
   for (int step = 0; step < 2; step++) {
     TK_OK(ctx, scl_sgd_update(ctx, &p, W, DW, H));
-    float *gw = tk_read(W), *gh = tk_read(H);
     char what[32];
     snprintf(what, sizeof what, "w after step %d", step + 1);
-    tk_expect_close(what, gw, want_w[step], 2, TK_TOL_ELEMENTWISE);
+    tk_expect_tensor(what, W, want_w[step], TK_TOL_ELEMENTWISE);
     snprintf(what, sizeof what, "history after step %d", step + 1);
-    tk_expect_close(what, gh, want_h[step], 2, TK_TOL_ELEMENTWISE);
-    free(gw), free(gh);
+    tk_expect_tensor(what, H, want_h[step], TK_TOL_ELEMENTWISE);
   }
-  float *gdw = tk_read(DW);
-  TK_CHECK(memcmp(gdw, dw, sizeof dw) == 0);
-  free(gdw);
+  tk_expect_unchanged("dw", DW, dw);
   scl_tensor_release(W), scl_tensor_release(DW), scl_tensor_release(H);
 }
 
@@ -77,16 +49,12 @@ static void check_sgd(scl_context ctx, const size_t d[4], uint64_t seed) {
     ref_sgd_step(n, p.lr, p.momentum, p.weight_decay, rw, rdw, rh);
   }
   char what[64];
-  float *got = tk_read(W);
   snprintf(what, sizeof what, "w [%zu,%zu,%zu,%zu]", d[0], d[1], d[2], d[3]);
-  tk_expect_close(what, got, rw, n, TK_TOL_ELEMENTWISE);
-  free(got);
+  tk_expect_tensor(what, W, rw, TK_TOL_ELEMENTWISE);
   snprintf(what, sizeof what, "history [%zu,%zu,%zu,%zu]", d[0], d[1], d[2], d[3]);
-  tk_expect_close(what, got = tk_read(H), rh, n, TK_TOL_ELEMENTWISE);
-  free(got);
-  got = tk_read(DW);
-  TK_CHECK_MSG(memcmp(got, dw, n * sizeof *dw) == 0, "dw was modified");
-  free(got), free(w), free(dw), free(h), free(rw), free(rdw), free(rh);
+  tk_expect_tensor(what, H, rh, TK_TOL_ELEMENTWISE);
+  tk_expect_unchanged("dw", DW, dw);
+  free(w), free(dw), free(h), free(rw), free(rdw), free(rh);
   scl_tensor_release(W), scl_tensor_release(DW), scl_tensor_release(H);
 }
 
@@ -105,17 +73,16 @@ static void sgd_offsets(scl_context ctx) {
   tk_fill_uniform(&r, dw, N, -1, 1);
   tk_fill_uniform(&r, h, N, -1, 1);
   scl_tensor b[3];
-  scl_tensor W = at_offset(ctx, w, 1, &n, 3, &b[0]), DW = at_offset(ctx, dw, 1, &n, 1, &b[1]);
-  scl_tensor H = at_offset(ctx, h, 1, &n, 6, &b[2]);
+  scl_tensor W = tk_tensor_at_offset(ctx, w, 1, &n, 3, &b[0]);
+  scl_tensor DW = tk_tensor_at_offset(ctx, dw, 1, &n, 1, &b[1]);
+  scl_tensor H = tk_tensor_at_offset(ctx, h, 1, &n, 6, &b[2]);
   const scl_sgd_params p = {0.2f, 0.5f, 0.1f};
   TK_OK(ctx, scl_sgd_update(ctx, &p, W, DW, H));
   double *rw = ref_widen(w, n), *rdw = ref_widen(dw, n), *rh = ref_widen(h, n);
   ref_sgd_step(n, p.lr, p.momentum, p.weight_decay, rw, rdw, rh);
-  float *got;
-  tk_expect_close("w at an offset", got = tk_read(W), rw, n, TK_TOL_ELEMENTWISE);
-  free(got);
-  tk_expect_close("history at an offset", got = tk_read(H), rh, n, TK_TOL_ELEMENTWISE);
-  free(got), free(rw), free(rdw), free(rh);
+  tk_expect_tensor("w at an offset", W, rw, TK_TOL_ELEMENTWISE);
+  tk_expect_tensor("history at an offset", H, rh, TK_TOL_ELEMENTWISE);
+  free(rw), free(rdw), free(rh);
   scl_tensor ts[] = {W, DW, H};
   for (int i = 0; i < 3; i++) scl_tensor_release(ts[i]), scl_tensor_release(b[i]);
 }
@@ -144,8 +111,8 @@ static void sgd_bad_inputs(scl_context ctx) {
   TK_STATUS(ctx, scl_sgd_update(ctx, &p, W, DW, HW), SCL_ERR_INVALID_ARGUMENT);
   TK_STATUS(ctx, scl_sgd_update(ctx, &p, W, W, H), SCL_ERR_INVALID_ARGUMENT);
   TK_STATUS(ctx, scl_sgd_update(ctx, &p, W, H, H), SCL_ERR_INVALID_ARGUMENT);
-  expect_unchanged("bad sgd w", W, w0);
-  expect_unchanged("bad sgd history", H, h0);
+  tk_expect_unchanged("bad sgd w", W, w0);
+  tk_expect_unchanged("bad sgd history", H, h0);
   free(w0), free(h0);
   scl_tensor_release(W), scl_tensor_release(DW), scl_tensor_release(H), scl_tensor_release(T);
   scl_tensor_release(HI), scl_tensor_release(HW);

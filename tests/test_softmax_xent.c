@@ -11,30 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fails unless t still holds exactly `before` (bit for bit: a refused call wrote nothing). */
-static void expect_unchanged(const char *what, scl_tensor t, const float *before) {
-  float *now = tk_read(t);
-  TK_CHECK_MSG(memcmp(now, before, scl_tensor_count(t) * sizeof *now) == 0, "%s: the output was modified", what);
-  free(now);
-}
-
-/* A tensor of shape dims[0..nd) placed `off` elements into a NaN-filled buffer of its own, holding
-   host (NaN if NULL): every kernel argument's element offset gets exercised. *base receives the
-   buffer's own tensor; release both. */
-static scl_tensor at_offset(scl_context ctx, const float *host, int nd, const size_t *dims, size_t off,
-                            scl_tensor *base) {
-  size_t count = 1;
-  for (int i = 0; i < nd; i++) count *= dims[i];
-  *base = tk_tensor(ctx, NULL, off + count, 0, 0, 0);
-  scl_tensor t = NULL;
-  if (scl_tensor_wrap(ctx, SCL_F32, nd, dims, scl_tensor_buffer(*base), off * sizeof(float), &t) != SCL_OK) {
-    tk_fail(__FILE__, __LINE__, "wrap: %s", scl_context_error(ctx));
-    return NULL;
-  }
-  if (host) scl_tensor_write(t, host, count * sizeof(float));
-  return t;
-}
-
 /* Random logits [n,m] in [-scale, scale] and labels in [0,m). */
 static float *random_logits(size_t n, size_t m, double scale, int32_t *labels, uint64_t seed) {
   tk_rng r = tk_rng_make(seed);
@@ -58,9 +34,7 @@ static void check_xent(scl_context ctx, size_t n, size_t m, const float *z, cons
   tk_expect_close(what, &loss, &rloss, 1, TK_TOL_ELEMENTWISE);
   TK_CHECK_MSG(correct == rcorrect, "[%zu,%zu]: correct %d, expected %d", n, m, correct, rcorrect);
   snprintf(what, sizeof what, "dlogits [%zu,%zu]", n, m);
-  float *got = tk_read(D);
-  tk_expect_close(what, got, rd, n * m, TK_TOL_ELEMENTWISE);
-  free(got);
+  tk_expect_tensor(what, D, rd, TK_TOL_ELEMENTWISE);
   /* optional outputs left out, one at a time */
   float loss2 = NAN;
   int correct2 = -1;
@@ -92,7 +66,8 @@ static void xent_offsets(scl_context ctx) {
   float *z = random_logits(n, m, 3, labels, 1250);
   memcpy(with_pad + 2, labels, sizeof labels);
   scl_tensor bz, bd, BL = tk_tensor_i32(ctx, with_pad, 5), L = NULL;
-  scl_tensor Z = at_offset(ctx, z, 2, dims, 3, &bz), D = at_offset(ctx, NULL, 2, dims, 5, &bd);
+  scl_tensor Z = tk_tensor_at_offset(ctx, z, 2, dims, 3, &bz);
+  scl_tensor D = tk_tensor_at_offset(ctx, NULL, 2, dims, 5, &bd);
   TK_OK(ctx, scl_tensor_wrap(ctx, SCL_I32, 1, &n, scl_tensor_buffer(BL), 2 * sizeof(int32_t), &L));
   float loss = NAN;
   int correct = -1, rcorrect = -2;
@@ -101,9 +76,8 @@ static void xent_offsets(scl_context ctx) {
   double rloss = ref_softmax_xent(n, m, zd, labels, rd, &rcorrect);
   tk_expect_close("loss at offsets", &loss, &rloss, 1, TK_TOL_ELEMENTWISE);
   TK_CHECK(correct == rcorrect);
-  float *got = tk_read(D);
-  tk_expect_close("dlogits at an offset", got, rd, n * m, TK_TOL_ELEMENTWISE);
-  free(got), free(z), free(zd), free(rd);
+  tk_expect_tensor("dlogits at an offset", D, rd, TK_TOL_ELEMENTWISE);
+  free(z), free(zd), free(rd);
   scl_tensor ts[] = {Z, D, L, bz, bd, BL};
   for (int i = 0; i < 6; i++) scl_tensor_release(ts[i]);
 }
@@ -154,9 +128,7 @@ static void xent_by_hand(scl_context ctx) {
   TK_OK(ctx, scl_softmax_xent(ctx, Z, L, D, &loss, &correct));
   TK_CHECK_MSG(fabs(loss - 0.40760596) < 1e-6 && fabs(loss - want_loss) < 1e-6, "loss %.9g", loss);
   TK_CHECK(correct == 1);
-  float *d = tk_read(D);
-  tk_expect_close("dlogits by hand", d, want_d, 3, TK_TOL_ELEMENTWISE);
-  free(d);
+  tk_expect_tensor("dlogits by hand", D, want_d, TK_TOL_ELEMENTWISE);
   scl_tensor_release(Z), scl_tensor_release(L), scl_tensor_release(D);
 }
 
@@ -183,26 +155,29 @@ static void xent_ties(scl_context ctx) {
   scl_tensor_release(Z), scl_tensor_release(L), scl_tensor_release(Z1), scl_tensor_release(L1);
 }
 
+/* The reference loss of logits [n,m] with labels. */
+typedef struct {
+  size_t n, m;
+  const double *logits;
+  const int32_t *labels;
+} xent_loss_args;
+
+static double xent_loss(const void *p) {
+  const xent_loss_args *a = p;
+  return ref_softmax_xent(a->n, a->m, a->logits, a->labels, NULL, NULL);
+}
+
 static void xent_gradcheck(scl_context ctx) {
   const size_t n = 5, m = 11;
   int32_t labels[5];
   float *z = random_logits(n, m, 3, labels, 1500);
   double *zd = ref_widen(z, n * m), *fd = malloc(n * m * sizeof *fd);
-  const double h = 1e-5;
-  for (size_t i = 0; i < n * m; i++) {
-    double keep = zd[i];
-    zd[i] = keep + h;
-    double up = ref_softmax_xent(n, m, zd, labels, NULL, NULL);
-    zd[i] = keep - h;
-    double down = ref_softmax_xent(n, m, zd, labels, NULL, NULL);
-    zd[i] = keep;
-    fd[i] = (up - down) / (2 * h);
-  }
+  const xent_loss_args args = {n, m, zd, labels};
+  tk_central_differences(xent_loss, &args, zd, n * m, 1e-5, fd);
   scl_tensor Z = tk_tensor(ctx, z, n, m, 0, 0), L = tk_tensor_i32(ctx, labels, n), D = tk_tensor(ctx, NULL, n, m, 0, 0);
   TK_OK(ctx, scl_softmax_xent(ctx, Z, L, D, NULL, NULL));
-  float *d = tk_read(D);
-  tk_expect_close("dlogits vs finite differences", d, fd, n * m, TK_TOL_ELEMENTWISE);
-  free(d), free(z), free(zd), free(fd);
+  tk_expect_tensor("dlogits vs finite differences", D, fd, TK_TOL_ELEMENTWISE);
+  free(z), free(zd), free(fd);
   scl_tensor_release(Z), scl_tensor_release(L), scl_tensor_release(D);
 }
 
@@ -240,7 +215,7 @@ static void xent_bad_inputs(scl_context ctx) {
   BAD(scl_softmax_xent(ctx, Z, LN, D, &loss, &correct), SCL_ERR_INVALID_ARGUMENT);
   TK_CHECK_MSG(strstr(scl_context_error(ctx), "labels[1] = -1") != NULL, "message: %s", scl_context_error(ctx));
 #undef BAD
-  expect_unchanged("bad softmax_xent", D, d0);
+  tk_expect_unchanged("bad softmax_xent", D, d0);
   free(d0), free(z);
   scl_tensor ts[] = {Z, D, L, LH, LN, L3, LF, Z1, DT, Z3, DZ};
   for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) scl_tensor_release(ts[i]);

@@ -9,13 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fails unless t still holds exactly `before` (bit for bit: a refused call wrote nothing). */
-static void expect_unchanged(const char *what, scl_tensor t, const float *before) {
-  float *now = tk_read(t);
-  TK_CHECK_MSG(memcmp(now, before, scl_tensor_count(t) * sizeof *now) == 0, "%s: the output was modified", what);
-  free(now);
-}
-
 /* Random w [m,k] in [-1,1]; rows listed by zero_every (every that-many-th row, 0: none) are zero. */
 static float *random_w(size_t m, size_t k, size_t zero_every, uint64_t seed) {
   tk_rng r = tk_rng_make(seed);
@@ -42,16 +35,12 @@ static void wn_forward_shapes(scl_context ctx) {
     TK_OK(ctx, scl_weightnorm_forward(ctx, W, WN, NORMS));
     TK_OK(ctx, scl_weightnorm_forward(ctx, W, WN2, NULL));
     char what[64];
-    float *got;
     snprintf(what, sizeof what, "wn [%zu,%zu]", m, k);
-    tk_expect_close(what, got = tk_read(WN), ref, m * k, TK_TOL_ELEMENTWISE);
-    free(got);
+    tk_expect_tensor(what, WN, ref, TK_TOL_ELEMENTWISE);
     snprintf(what, sizeof what, "wn [%zu,%zu] without norms", m, k);
-    tk_expect_close(what, got = tk_read(WN2), ref, m * k, TK_TOL_ELEMENTWISE);
-    free(got);
+    tk_expect_tensor(what, WN2, ref, TK_TOL_ELEMENTWISE);
     snprintf(what, sizeof what, "norms [%zu,%zu]", m, k);
-    tk_expect_close(what, got = tk_read(NORMS), rnorm, m, TK_TOL_ELEMENTWISE);
-    free(got);
+    tk_expect_tensor(what, NORMS, rnorm, TK_TOL_ELEMENTWISE);
     free(w), free(wd), free(ref), free(rnorm);
     scl_tensor_release(W), scl_tensor_release(WN), scl_tensor_release(NORMS), scl_tensor_release(WN2);
   }
@@ -65,9 +54,7 @@ static void wn_in_place(scl_context ctx) {
   ref_weightnorm_forward(m, k, wd, ref, NULL);
   scl_tensor W = tk_tensor(ctx, w, m, k, 0, 0);
   TK_OK(ctx, scl_weightnorm_forward(ctx, W, W, NULL));
-  float *got = tk_read(W);
-  tk_expect_close("in place, same handle", got, ref, m * k, TK_TOL_ELEMENTWISE);
-  free(got);
+  tk_expect_tensor("in place, same handle", W, ref, TK_TOL_ELEMENTWISE);
 
   float *host = malloc((off + m * k) * sizeof *host);
   for (size_t i = 0; i < off; i++) host[i] = 42.0f;
@@ -77,7 +64,7 @@ static void wn_in_place(scl_context ctx) {
   TK_OK(ctx, scl_tensor_wrap(ctx, SCL_F32, 2, dims, scl_tensor_buffer(ALL), off * sizeof(float), &A));
   TK_OK(ctx, scl_tensor_wrap(ctx, SCL_F32, 2, dims, scl_tensor_buffer(ALL), off * sizeof(float), &B));
   TK_OK(ctx, scl_weightnorm_forward(ctx, A, B, NULL));
-  got = tk_read(ALL);
+  float *got = tk_read(ALL);
   tk_expect_close("in place, two handles at an offset", got + off, ref, m * k, TK_TOL_ELEMENTWISE);
   for (size_t i = 0; i < off; i++) TK_CHECK(got[i] == 42.0f);
   free(got), free(host), free(w), free(wd), free(ref);
@@ -114,18 +101,23 @@ static void wn_backward_shapes(scl_context ctx) {
     TK_OK(ctx, scl_weightnorm_backward(ctx, W, DWN, DW));
     char what[64];
     snprintf(what, sizeof what, "dw [%zu,%zu]", m, k);
-    float *got = tk_read(DW);
-    tk_expect_close(what, got, ref, m * k, TK_TOL_ELEMENTWISE);
-    free(got), free(w), free(g), free(wd), free(gd), free(ref);
+    tk_expect_tensor(what, DW, ref, TK_TOL_ELEMENTWISE);
+    free(w), free(g), free(wd), free(gd), free(ref);
     scl_tensor_release(W), scl_tensor_release(DWN), scl_tensor_release(DW);
   }
 }
 
-/* L = Σ wn·dwn in double. */
-static double wn_loss(size_t m, size_t k, const double *w, const double *dwn) {
-  double *wn = malloc(m * k * sizeof *wn), l = 0;
-  ref_weightnorm_forward(m, k, w, wn, NULL);
-  for (size_t i = 0; i < m * k; i++) l += wn[i] * dwn[i];
+/* L = Σ wn·dwn in double, for w [m,k] and dwn. */
+typedef struct {
+  size_t m, k;
+  const double *w, *dwn;
+} wn_loss_args;
+
+static double wn_loss(const void *p) {
+  const wn_loss_args *a = p;
+  double *wn = malloc(a->m * a->k * sizeof *wn), l = 0;
+  ref_weightnorm_forward(a->m, a->k, a->w, wn, NULL);
+  for (size_t i = 0; i < a->m * a->k; i++) l += wn[i] * a->dwn[i];
   free(wn);
   return l;
 }
@@ -134,22 +126,13 @@ static void wn_gradcheck(scl_context ctx) {
   const size_t m = 6, k = 17;
   float *w = random_w(m, k, 0, 1000), *g = random_w(m, k, 0, 1001);
   double *wd = ref_widen(w, m * k), *gd = ref_widen(g, m * k), *fd = malloc(m * k * sizeof *fd);
-  const double h = 1e-5;
-  for (size_t i = 0; i < m * k; i++) {
-    double keep = wd[i];
-    wd[i] = keep + h;
-    double up = wn_loss(m, k, wd, gd);
-    wd[i] = keep - h;
-    double down = wn_loss(m, k, wd, gd);
-    wd[i] = keep;
-    fd[i] = (up - down) / (2 * h);
-  }
+  const wn_loss_args args = {m, k, wd, gd};
+  tk_central_differences(wn_loss, &args, wd, m * k, 1e-5, fd);
   scl_tensor W = tk_tensor(ctx, w, m, k, 0, 0), DWN = tk_tensor(ctx, g, m, k, 0, 0);
   scl_tensor DW = tk_tensor(ctx, NULL, m, k, 0, 0);
   TK_OK(ctx, scl_weightnorm_backward(ctx, W, DWN, DW));
-  float *got = tk_read(DW);
-  tk_expect_close("dw vs finite differences", got, fd, m * k, TK_TOL_ELEMENTWISE);
-  free(got), free(w), free(g), free(wd), free(gd), free(fd);
+  tk_expect_tensor("dw vs finite differences", DW, fd, TK_TOL_ELEMENTWISE);
+  free(w), free(g), free(wd), free(gd), free(fd);
   scl_tensor_release(W), scl_tensor_release(DWN), scl_tensor_release(DW);
 }
 
@@ -180,12 +163,12 @@ static void wn_bad_inputs(scl_context ctx) {
   TK_STATUS(ctx, scl_weightnorm_forward(ctx, W, WT, NORMS), SCL_ERR_SHAPE);
   TK_STATUS(ctx, scl_weightnorm_forward(ctx, W, WN, N5), SCL_ERR_SHAPE);
   TK_STATUS(ctx, scl_weightnorm_forward(ctx, W, WN, NORMS_IN_WN), SCL_ERR_INVALID_ARGUMENT);
-  expect_unchanged("bad forward wn", WN, wn0);
-  expect_unchanged("bad forward norms", NORMS, norms0);
+  tk_expect_unchanged("bad forward wn", WN, wn0);
+  tk_expect_unchanged("bad forward norms", NORMS, norms0);
   TK_STATUS(ctx, scl_weightnorm_forward(ctx, LO, HI, NULL), SCL_ERR_INVALID_ARGUMENT);
   TK_STATUS(ctx, scl_weightnorm_forward(ctx, HI, LO, NULL), SCL_ERR_INVALID_ARGUMENT);
   TK_CHECK(strstr(scl_context_error(ctx), "partly overlaps") != NULL);
-  expect_unchanged("partial overlap", BIG, big0);
+  tk_expect_unchanged("partial overlap", BIG, big0);
 
   TK_STATUS(ctx, scl_weightnorm_backward(NULL, W, DWN, DW), SCL_ERR_INVALID_ARGUMENT);
   TK_STATUS(ctx, scl_weightnorm_backward(ctx, W, NULL, DW), SCL_ERR_INVALID_ARGUMENT);
@@ -195,7 +178,7 @@ static void wn_bad_inputs(scl_context ctx) {
   TK_STATUS(ctx, scl_weightnorm_backward(ctx, W, DW, DW), SCL_ERR_INVALID_ARGUMENT); /* dw is dwn */
   TK_STATUS(ctx, scl_weightnorm_backward(ctx, DW, DWN, DW), SCL_ERR_INVALID_ARGUMENT); /* dw is w */
   TK_STATUS(ctx, scl_weightnorm_backward(ctx, LO, DWN, HI), SCL_ERR_INVALID_ARGUMENT);
-  expect_unchanged("bad backward dw", DW, dw0);
+  tk_expect_unchanged("bad backward dw", DW, dw0);
   TK_OK(ctx, scl_weightnorm_backward(ctx, W, DWN, NULL)); /* nothing asked */
 
   free(w), free(wn0), free(norms0), free(dw0), free(big0);

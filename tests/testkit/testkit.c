@@ -75,15 +75,36 @@ void tk_fill_uniform(tk_rng *r, float *x, size_t n, double lo, double hi) {
   for (size_t i = 0; i < n; i++) x[i] = (float)tk_uniform(r, lo, hi);
 }
 
-scl_tensor tk_tensor(scl_context ctx, const float *host, size_t d0, size_t d1, size_t d2, size_t d3) {
-  size_t dims[4] = {d0, d1, d2, d3};
+double tk_central_difference(tk_scalar_fn f, const void *arg, double *v, size_t i, double h) {
+  double keep = v[i];
+  v[i] = keep + h;
+  double up = f(arg);
+  v[i] = keep - h;
+  double down = f(arg);
+  v[i] = keep;
+  return (up - down) / (2 * h);
+}
+
+void tk_central_differences(tk_scalar_fn f, const void *arg, double *v, size_t n, double h, double *fd) {
+  for (size_t i = 0; i < n; i++) fd[i] = tk_central_difference(f, arg, v, i, h);
+}
+
+/* A new tensor with dims d[0..4) up to the first 0, `who` naming the caller in a failure. */
+static scl_tensor create(scl_context ctx, scl_dtype dtype, const size_t d[4], const char *who) {
   int nd = 0;
-  while (nd < 4 && dims[nd]) nd++;
+  while (nd < 4 && d[nd]) nd++;
   scl_tensor t = NULL;
-  if (scl_tensor_create(ctx, SCL_F32, nd, dims, &t) != SCL_OK) {
-    tk_fail(__FILE__, __LINE__, "tk_tensor: %s", scl_context_error(ctx));
+  if (scl_tensor_create(ctx, dtype, nd, d, &t) != SCL_OK) {
+    tk_fail(__FILE__, __LINE__, "%s: %s", who, scl_context_error(ctx));
     return NULL;
   }
+  return t;
+}
+
+scl_tensor tk_tensor(scl_context ctx, const float *host, size_t d0, size_t d1, size_t d2, size_t d3) {
+  const size_t dims[4] = {d0, d1, d2, d3};
+  scl_tensor t = create(ctx, SCL_F32, dims, "tk_tensor");
+  if (!t) return NULL;
   if (host) scl_tensor_write(t, host, scl_tensor_count(t) * 4);
   else scl_tensor_fill(t, NAN);
   return t;
@@ -100,15 +121,9 @@ scl_tensor tk_tensor_i32(scl_context ctx, const int32_t *host, size_t n) {
 }
 
 scl_tensor tk_poisoned_like(scl_context ctx, scl_tensor like) {
-  size_t dims[4] = {0};
-  for (int i = 0; i < scl_tensor_ndim(like); i++) dims[i] = scl_tensor_dim(like, i);
-  scl_tensor t = NULL;
-  if (scl_tensor_create(ctx, SCL_F32, scl_tensor_ndim(like), dims, &t) != SCL_OK) {
-    tk_fail(__FILE__, __LINE__, "tk_poisoned_like: %s", scl_context_error(ctx));
-    return NULL;
-  }
-  scl_tensor_fill(t, NAN);
-  return t;
+  size_t d[4] = {0};
+  for (int i = 0; i < scl_tensor_ndim(like) && i < 4; i++) d[i] = scl_tensor_dim(like, i);
+  return tk_tensor(ctx, NULL, d[0], d[1], d[2], d[3]);
 }
 
 float *tk_read(scl_tensor t) {
@@ -119,6 +134,20 @@ float *tk_read(scl_tensor t) {
     for (size_t i = 0; i < n; i++) h[i] = NAN;
   }
   return h;
+}
+
+scl_tensor tk_tensor_at_offset(scl_context ctx, const float *host, int nd, const size_t *dims, size_t off,
+                               scl_tensor *base) {
+  size_t count = 1;
+  for (int i = 0; i < nd; i++) count *= dims[i];
+  *base = tk_tensor(ctx, NULL, off + count, 0, 0, 0);
+  scl_tensor t = NULL;
+  if (scl_tensor_wrap(ctx, SCL_F32, nd, dims, scl_tensor_buffer(*base), off * sizeof(float), &t) != SCL_OK) {
+    tk_fail(__FILE__, __LINE__, "wrap: %s", scl_context_error(ctx));
+    return NULL;
+  }
+  if (host) scl_tensor_write(t, host, count * sizeof(float));
+  return t;
 }
 
 double tk_rel_l2(const float *out, const double *ref, size_t n) {
@@ -145,6 +174,49 @@ int tk_expect_close(const char *what, const float *out, const double *ref, size_
   tk_fail(__FILE__, __LINE__, "%s: relative L2 error %.3g > %.1g (worst [%zu]: got %.9g, want %.9g)", what, e, tol,
           worst, n ? out[worst] : 0.0, n ? ref[worst] : 0.0);
   return 0;
+}
+
+int tk_expect_tensor(const char *what, scl_tensor t, const double *ref, double tol) {
+  float *got = tk_read(t);
+  int close = tk_expect_close(what, got, ref, scl_tensor_count(t), tol);
+  free(got);
+  return close;
+}
+
+void tk_expect_unchanged(const char *what, scl_tensor t, const float *before) {
+  float *now = tk_read(t);
+  TK_CHECK_MSG(memcmp(now, before, scl_tensor_count(t) * sizeof *now) == 0, "%s: the output was modified", what);
+  free(now);
+}
+
+scl_tensor tk_sentinel(scl_context ctx, scl_dtype dtype, size_t d0, size_t d1, size_t d2, size_t d3) {
+  const size_t dims[4] = {d0, d1, d2, d3};
+  scl_tensor t = create(ctx, dtype, dims, "tk_sentinel");
+  if (t) scl_tensor_fill(t, TK_SENTINEL);
+  return t;
+}
+
+void tk_expect_sentinel(const char *what, scl_tensor t) {
+  if (!t) return;
+  size_t n = scl_tensor_count(t), bad = 0;
+  uint32_t *h = malloc(n * 4), want;
+  float f = TK_SENTINEL;
+  int32_t i = (int32_t)TK_SENTINEL;
+  if (scl_tensor_dtype(t) == SCL_I32) memcpy(&want, &i, 4);
+  else memcpy(&want, &f, 4);
+  TK_CHECK(scl_tensor_read(t, h, n * 4) == SCL_OK);
+  for (size_t j = 0; j < n; j++) bad += h[j] != want;
+  TK_CHECK_MSG(bad == 0, "%s: %zu elements of an output changed after a refused call", what, bad);
+  free(h);
+}
+
+void tk_expect_refused(scl_context ctx, const char *what, scl_status got, scl_status want, const char *needle,
+                       scl_tensor o1, scl_tensor o2, scl_tensor o3) {
+  TK_CHECK_MSG(got == want, "%s: got %s, expected %s (%s)", what, scl_status_string(got), scl_status_string(want),
+               scl_context_error(ctx));
+  if (needle) TK_CHECK_MSG(strstr(scl_context_error(ctx), needle), "%s: message \"%s\" lacks \"%s\"", what,
+                           scl_context_error(ctx), needle);
+  tk_expect_sentinel(what, o1), tk_expect_sentinel(what, o2), tk_expect_sentinel(what, o3);
 }
 
 const char *tk_shared_data(void) {
