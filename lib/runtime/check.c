@@ -1,5 +1,7 @@
-/* Argument checks shared by every op: each failure names the op, the argument and the shapes. */
+/* Argument checks shared by every op: each failure names the op, the argument and the shapes.
+   The basic ones are declared in internal.h, those over several arguments in ops/op_checks.h. */
 #include "internal.h"
+#include "ops/op_checks.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -64,4 +66,47 @@ scl_status scl__check_same_shape(scl_context ctx, const char *op, const char *na
 int scl__overlap(scl_tensor a, scl_tensor b) {
   if (!a || !b || a->buffer != b->buffer) return 0;
   return a->offset < b->offset + b->count && b->offset < a->offset + a->count;
+}
+
+scl_status scl__check_vector(scl_context ctx, const char *op, const char *name, scl_tensor v, size_t len) {
+  if (!v) return SCL_OK;
+  scl_status st = scl__check_tensor(ctx, op, name, v, SCL_F32);
+  return st ? st : scl__check_shape(ctx, op, name, v, 1, &len);
+}
+
+scl_status scl__check_grad(scl_context ctx, const char *op, const char *name, scl_tensor g, const char *like_name,
+                           scl_tensor like) {
+  if (!g) return SCL_OK;
+  scl_status st = scl__check_tensor(ctx, op, name, g, SCL_F32);
+  return st ? st : scl__check_same_shape(ctx, op, like_name, like, name, g);
+}
+
+scl_status scl__check_disjoint(scl_context ctx, const char *op, const scl_named_tensor *args, int n_out, int n) {
+  for (int i = 0; i < n_out; i++)
+    for (int j = 0; j < n; j++)
+      if (j != i && args[i].t && args[j].t && scl__overlap(args[i].t, args[j].t))
+        return scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT, "%s: %s overlaps %s in memory", op, args[i].name,
+                         args[j].name);
+  return SCL_OK;
+}
+
+scl_status scl__check_f32_like(scl_context ctx, const char *op, const scl_named_tensor *args, int n) {
+  scl_status st = SCL_OK;
+  for (int i = 0; i < n && st == SCL_OK; i++) st = scl__check_tensor(ctx, op, args[i].name, args[i].t, SCL_F32);
+  for (int i = 1; i < n && st == SCL_OK; i++)
+    st = scl__check_same_shape(ctx, op, args[0].name, args[0].t, args[i].name, args[i].t);
+  return st;
+}
+
+scl_status scl__check_in_place(scl_context ctx, const char *op, scl_named_tensor out, scl_named_tensor in) {
+  int same = out.t->buffer == in.t->buffer && out.t->offset == in.t->offset && out.t->count == in.t->count;
+  if (same || !scl__overlap(out.t, in.t)) return SCL_OK;
+  return scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT,
+                   "%s: %s partly overlaps %s in memory (it may only be exactly %s, for an in-place call)", op,
+                   out.name, in.name, in.name);
+}
+
+scl_region scl__region_of(scl_tensor t, size_t elements) {
+  scl_region r = {t->buffer, t->offset + elements};
+  return r;
 }

@@ -1,6 +1,7 @@
 /* Programs built lazily from the embedded kernels/NAME.cl sources, once per context, and one
    uniform way to set arguments and launch. */
 #include "internal.h"
+#include "ops/op_checks.h" /* scl__group_size */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,10 +78,14 @@ static cl_int set_arg(cl_kernel k, cl_uint i, const scl_arg *a) {
   return CL_INVALID_ARG_VALUE;
 }
 
+size_t scl__group_size(scl_context ctx) {
+  return ctx->max_work_group < SCL_LOCAL_1D ? ctx->max_work_group : SCL_LOCAL_1D;
+}
+
 scl_status scl__launch(scl_context ctx, const char *program, const char *kernel, size_t global, size_t local,
                        int nargs, const scl_arg *args) {
   if (global == 0) return SCL_OK;
-  if (local == 0) local = SCL_LOCAL_1D;
+  if (local == 0) local = scl__group_size(ctx);
   if (local > ctx->max_work_group) local = ctx->max_work_group;
   cl_kernel k;
   scl_status st = scl__kernel(ctx, program, kernel, &k);
