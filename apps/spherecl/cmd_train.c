@@ -1,10 +1,344 @@
-/* spherecl train: PLACEHOLDER until its issue lands (replace this whole file). */
+/* spherecl train: trains a SphereFace model on MNIST or an image folder, with progress, periodic
+   checkpoints, Ctrl-C checkpointing and exact resumption.
+
+   The batch of iteration `it` is a pure function of (seed, it): sample positions (it−1)·B .. it·B−1
+   of an endless stream of epochs, each a seeded permutation of the dataset, with mirror flags hashed
+   from (seed, position). So a resumed run sees exactly the batches the uninterrupted run would. */
+#include "cli_common.h"
 #include "commands.h"
 
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  const char *data, *device, *out, *resume;
+  scl_net_config cfg;
+  int first, last;
+  long batch, iters, checkpoint_every, print_every;
+  int mirror; /* -1: default (on for image folders, off for MNIST) */
+} train_opts;
+
+static volatile sig_atomic_t interrupted;
+static void on_sigint(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: spherecl train --data PATH [options]\n"
+          "  --data PATH            a folder with MNIST IDX files, or an image folder (one subfolder per person)\n"
+          "  --ids FIRST..LAST      image folders: train on these identities only (1-based, natural order)\n"
+          "  --net sphereface-N     N = 4, 10, 20 (default), 36, 64\n"
+          "  --widths A,B,C,D       stage widths (default 64,128,256,512)\n"
+          "  --embed-dim D          embedding size (default 512)\n"
+          "  --margin SPEC          softmax | asoftmax:m=4 (default) | normface:s=16 | cosface:s=64,m=0.35 |\n"
+          "                         arcface:s=64,m=0.5 | combined:s=64,m1=1,m2=0.3,m3=0.2\n"
+          "  --grad caffe|exact     A-Softmax gradient rule (default caffe, the reference's)\n"
+          "  --batch B              images per step (default 64)\n"
+          "  --iters N              train until iteration N (default 1000)\n"
+          "  --lr LR                base learning rate (default 0.1)\n"
+          "  --lr-steps I1,I2       multiply lr by 0.1 at these iterations (default: 60%% and 85%% of --iters)\n"
+          "  --momentum M, --weight-decay W   (defaults 0.9, 5e-4)\n"
+          "  --lambda B,G,P,MIN     A-Softmax λ schedule (default 1000,0.12,1,5)\n"
+          "  --seed S               initialisation and data order (default 1)\n"
+          "  --mirror on|off        random horizontal flips (default: on for image folders, off for MNIST)\n"
+          "  --device SELECTOR      OpenCL device (see `spherecl devices`)\n"
+          "  --out FILE             the trained model (default model.scl)\n"
+          "  --checkpoint-every N   write FILE.ckpt (weights + optimizer state) every N iterations\n"
+          "  --resume FILE          continue from a checkpoint up to --iters: network, margin and solver come\n"
+          "                         from the file; give the same --data, --ids, --batch and --mirror as before\n"
+          "  --print-every N        progress line interval when output is not a terminal (default 10)\n"
+          "Ctrl-C writes FILE.ckpt and exits; resume with --resume FILE.ckpt.\n");
+}
+
+/* Returns 0 on success, 2 on bad usage (message printed). */
+static int parse(int argc, char **argv, train_opts *o) {
+  memset(o, 0, sizeof *o);
+  scl_net_config_default(&o->cfg);
+  o->cfg.num_classes = 0;
+  o->batch = 64, o->iters = 1000, o->print_every = 10, o->mirror = -1;
+  o->out = "model.scl";
+  int steps_given = 0;
+  char err[256];
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    long l;
+    float f[4];
+#define NEED_VALUE                                                                                 \
+  if (!v) {                                                                                        \
+    fprintf(stderr, "spherecl train: %s needs a value\n", a);                                      \
+    return 2;                                                                                      \
+  }                                                                                                \
+  i++;
+#define BAD(...)                                                                                   \
+  do {                                                                                             \
+    fprintf(stderr, "spherecl train: " __VA_ARGS__);                                               \
+    fputc('\n', stderr);                                                                           \
+    return 2;                                                                                      \
+  } while (0)
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      exit(0);
+    } else if (!strcmp(a, "--data")) {
+      NEED_VALUE o->data = v;
+    } else if (!strcmp(a, "--ids")) {
+      NEED_VALUE if (!cli_parse_range(v, &o->first, &o->last)) BAD("--ids wants FIRST..LAST, got \"%s\"", v);
+    } else if (!strcmp(a, "--net")) {
+      NEED_VALUE if (strncmp(v, "sphereface-", 11) || !cli_parse_long(v + 11, &l) ||
+                     (l != 4 && l != 10 && l != 20 && l != 36 && l != 64))
+          BAD("--net must be sphereface-4, -10, -20, -36 or -64, got \"%s\"", v);
+      o->cfg.depth = (int)l;
+    } else if (!strcmp(a, "--widths")) {
+      NEED_VALUE if (cli_parse_floats(v, f, 4) != 4) BAD("--widths wants four numbers, got \"%s\"", v);
+      for (int k = 0; k < 4; k++) {
+        if (f[k] < 1 || f[k] > 4096 || f[k] != floorf(f[k])) BAD("--widths: %g is not a width", (double)f[k]);
+        o->cfg.widths[k] = (int)f[k];
+      }
+    } else if (!strcmp(a, "--embed-dim")) {
+      NEED_VALUE if (!cli_parse_long(v, &l) || l < 1 || l > 65536) BAD("--embed-dim must be 1..65536");
+      o->cfg.embed_dim = (int)l;
+    } else if (!strcmp(a, "--margin")) {
+      NEED_VALUE if (!cli_parse_margin(v, &o->cfg.margin, err, sizeof err)) BAD("--margin: %s", err);
+    } else if (!strcmp(a, "--grad")) {
+      NEED_VALUE if (!strcmp(v, "caffe")) o->cfg.margin.grad = SCL_GRAD_CAFFE;
+      else if (!strcmp(v, "exact")) o->cfg.margin.grad = SCL_GRAD_EXACT;
+      else BAD("--grad must be caffe or exact");
+    } else if (!strcmp(a, "--batch")) {
+      NEED_VALUE if (!cli_parse_long(v, &o->batch) || o->batch < 1 || o->batch > 65536) BAD("--batch must be 1..65536");
+    } else if (!strcmp(a, "--iters")) {
+      NEED_VALUE if (!cli_parse_long(v, &o->iters) || o->iters < 1) BAD("--iters must be >= 1");
+    } else if (!strcmp(a, "--lr")) {
+      NEED_VALUE if (!cli_parse_float(v, &o->cfg.lr) || o->cfg.lr < 0) BAD("--lr must be a number >= 0");
+    } else if (!strcmp(a, "--lr-steps")) {
+      NEED_VALUE int n = cli_parse_floats(v, f, 4);
+      if (n < 1) BAD("--lr-steps wants up to four iterations, got \"%s\"", v);
+      memset(o->cfg.lr_steps, 0, sizeof o->cfg.lr_steps);
+      for (int k = 0; k < n; k++) {
+        if (f[k] < 1) BAD("--lr-steps: iterations must be >= 1");
+        o->cfg.lr_steps[k] = (long)f[k];
+      }
+      steps_given = 1;
+    } else if (!strcmp(a, "--momentum")) {
+      NEED_VALUE if (!cli_parse_float(v, &o->cfg.momentum) || o->cfg.momentum < 0 || o->cfg.momentum >= 1)
+          BAD("--momentum must be in [0, 1)");
+    } else if (!strcmp(a, "--weight-decay")) {
+      NEED_VALUE if (!cli_parse_float(v, &o->cfg.weight_decay) || o->cfg.weight_decay < 0)
+          BAD("--weight-decay must be >= 0");
+    } else if (!strcmp(a, "--lambda")) {
+      NEED_VALUE if (cli_parse_floats(v, f, 4) != 4 || f[0] < 0 || f[1] < 0 || f[2] < 0 || f[3] < 0)
+          BAD("--lambda wants base,gamma,power,min (all >= 0), got \"%s\"", v);
+      o->cfg.lambda_base = f[0], o->cfg.lambda_gamma = f[1], o->cfg.lambda_power = f[2], o->cfg.lambda_min = f[3];
+    } else if (!strcmp(a, "--seed")) {
+      NEED_VALUE if (!cli_parse_long(v, &l) || l < 0) BAD("--seed must be a non-negative integer");
+      o->cfg.seed = (unsigned long long)l;
+    } else if (!strcmp(a, "--mirror")) {
+      NEED_VALUE if (!strcmp(v, "on")) o->mirror = 1;
+      else if (!strcmp(v, "off")) o->mirror = 0;
+      else BAD("--mirror must be on or off");
+    } else if (!strcmp(a, "--device")) {
+      NEED_VALUE o->device = v;
+    } else if (!strcmp(a, "--out")) {
+      NEED_VALUE o->out = v;
+    } else if (!strcmp(a, "--checkpoint-every")) {
+      NEED_VALUE if (!cli_parse_long(v, &o->checkpoint_every) || o->checkpoint_every < 1)
+          BAD("--checkpoint-every must be >= 1");
+    } else if (!strcmp(a, "--resume")) {
+      NEED_VALUE o->resume = v;
+    } else if (!strcmp(a, "--print-every")) {
+      NEED_VALUE if (!cli_parse_long(v, &o->print_every) || o->print_every < 1) BAD("--print-every must be >= 1");
+    } else {
+      fprintf(stderr, "spherecl train: unknown option \"%s\"\n\n", a);
+      usage(stderr);
+      return 2;
+    }
+#undef NEED_VALUE
+#undef BAD
+  }
+  if (!o->data) {
+    fprintf(stderr, "spherecl train: --data is required\n\n");
+    usage(stderr);
+    return 2;
+  }
+  if (!steps_given) {
+    memset(o->cfg.lr_steps, 0, sizeof o->cfg.lr_steps);
+    o->cfg.lr_steps[0] = o->iters * 6 / 10, o->cfg.lr_steps[1] = o->iters * 85 / 100;
+  }
+  return 0;
+}
+
+/* ---- the deterministic sample stream -------------------------------------------------------------- */
+
+typedef struct {
+  unsigned long long seed;
+  size_t size;
+  long epoch; /* epoch whose permutation is in perm (-1: none) */
+  size_t *perm;
+} sampler;
+
+static unsigned long long mix(unsigned long long x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+/* Index and mirror flag of stream position p. */
+static size_t sample_at(sampler *s, unsigned long long p, unsigned char *mirror) {
+  long epoch = (long)(p / s->size);
+  if (epoch != s->epoch) {
+    for (size_t i = 0; i < s->size; i++) s->perm[i] = i;
+    unsigned long long st = mix(s->seed ^ mix((unsigned long long)epoch + 1));
+    for (size_t i = s->size; i > 1; i--) { /* Fisher-Yates */
+      st = mix(st);
+      size_t j = (size_t)(st % i), t = s->perm[i - 1];
+      s->perm[i - 1] = s->perm[j], s->perm[j] = t;
+    }
+    s->epoch = epoch;
+  }
+  *mirror = (unsigned char)(mix(s->seed * 31 + p + 7) >> 63);
+  return s->perm[p % s->size];
+}
+
+/* ---- progress ---------------------------------------------------------------------------------------- */
+
+static void progress(const train_opts *o, const scl_train_stats *s, double rate, int tty, int last) {
+  char eta[32];
+  cli_format_duration(rate > 0 ? (double)(o->iters - s->iteration) * o->batch / rate : -1, eta, sizeof eta);
+  int width = snprintf(NULL, 0, "%ld", o->iters);
+  char line[256];
+  snprintf(line, sizeof line, "iter %*ld/%ld  loss %7.4f  acc %5.3f  lambda %7.2f  lr %.2g  %6.1f img/s  ETA %s", width,
+           s->iteration, o->iters, (double)s->loss, (double)s->accuracy, (double)s->lambda, (double)s->lr, rate, eta);
+  if (tty) {
+    fprintf(stderr, "\r%s\033[K%s", line, last ? "\n" : "");
+  } else if (last || s->iteration == 1 || s->iteration % o->print_every == 0) {
+    fprintf(stderr, "%s\n", line);
+  }
+  fflush(stderr);
+}
+
+static int save(scl_net net, const char *path, int with_optimizer, const char *what) {
+  scl_status st = scl_net_save(net, path, with_optimizer);
+  if (st != SCL_OK) {
+    cli_report("train", scl_net_context(net), st);
+    return 0;
+  }
+  if (what) fprintf(stderr, "%s %s (iteration %ld)\n", what, path, scl_net_iteration(net));
+  return 1;
+}
 
 int cmd_train(int argc, char **argv) {
-  (void)argc, (void)argv;
-  fprintf(stderr, "spherecl train: not built yet\n");
-  return 1;
+  train_opts o;
+  int rc = parse(argc, argv, &o);
+  if (rc) return rc;
+  scl_dataset ds = NULL;
+  int is_mnist = 0;
+  scl_status st = cli_open_dataset(o.data, 1, o.first, o.last, &ds, &is_mnist);
+  if (st != SCL_OK) {
+    cli_report("train", NULL, st);
+    return 1;
+  }
+  int c, h, w;
+  scl_dataset_shape(ds, &c, &h, &w);
+  size_t n = scl_dataset_size(ds);
+  scl_context ctx = cli_context("train", o.device);
+  if (!ctx) {
+    scl_dataset_release(ds);
+    return 1;
+  }
+  scl_net net = NULL;
+  if (o.resume) {
+    st = scl_net_load(ctx, o.resume, &net);
+  } else {
+    o.cfg.in_channels = c, o.cfg.in_height = h, o.cfg.in_width = w;
+    o.cfg.num_classes = scl_dataset_classes(ds);
+    st = scl_net_create(ctx, &o.cfg, &net);
+  }
+  if (st != SCL_OK) {
+    cli_report("train", ctx, st);
+    rc = 1;
+    goto done;
+  }
+  const scl_net_config *cfg = scl_net_get_config(net);
+  if (cfg->in_channels != c || cfg->in_height != h || cfg->in_width != w || cfg->num_classes != scl_dataset_classes(ds)) {
+    fprintf(stderr, "spherecl train: the checkpoint expects %dx%dx%d images and %d classes; %s has %dx%dx%d and %d\n",
+            cfg->in_channels, cfg->in_height, cfg->in_width, cfg->num_classes, o.data, c, h, w,
+            scl_dataset_classes(ds));
+    rc = 1;
+    goto done;
+  }
+  if (o.mirror < 0) o.mirror = !is_mnist;
+  char ckpt[4096];
+  snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.out);
+  fprintf(stderr, "training SphereFace-%d (%dx%dx%d, %d classes, %zu images, embedding %d) on %s, batch %ld, from "
+                  "iteration %ld to %ld\n",
+          cfg->depth, c, h, w, cfg->num_classes, n, cfg->embed_dim, o.device ? o.device : "the default device", o.batch,
+          scl_net_iteration(net) + 1, o.iters);
+
+  size_t bsz = (size_t)o.batch, img = (size_t)c * h * w;
+  float *images = malloc(bsz * img * sizeof *images);
+  int *labels = malloc(bsz * sizeof *labels);
+  size_t *idx = malloc(bsz * sizeof *idx);
+  unsigned char *flip = malloc(bsz);
+  sampler smp = {cfg->seed, n, -1, malloc(n * sizeof(size_t))};
+  if (!images || !labels || !idx || !flip || !smp.perm) {
+    fprintf(stderr, "spherecl train: out of memory\n");
+    rc = 1;
+    goto free_batch;
+  }
+  interrupted = 0;
+  signal(SIGINT, on_sigint);
+  int tty = cli_isatty_stderr();
+  double t0 = cli_now(), rate = 0;
+  long it0 = scl_net_iteration(net);
+  scl_train_stats s = {0};
+  while (scl_net_iteration(net) < o.iters && !interrupted) {
+    long it = scl_net_iteration(net) + 1;
+    for (size_t i = 0; i < bsz; i++) {
+      idx[i] = sample_at(&smp, (unsigned long long)(it - 1) * bsz + i, &flip[i]);
+      if (!o.mirror) flip[i] = 0;
+    }
+    if ((st = scl_dataset_get(ds, idx, bsz, flip, images, labels)) != SCL_OK) {
+      cli_report("train", NULL, st);
+      rc = 1;
+      break;
+    }
+    if ((st = scl_net_train_step(net, images, labels, bsz, &s)) != SCL_OK) {
+      cli_report("train", ctx, st);
+      rc = 1;
+      break;
+    }
+    double elapsed = cli_now() - t0;
+    rate = elapsed > 0 ? (double)(s.iteration - it0) * bsz / elapsed : 0;
+    progress(&o, &s, rate, tty, s.iteration == o.iters);
+    if (o.checkpoint_every && s.iteration % o.checkpoint_every == 0 && !save(net, ckpt, 1, NULL)) {
+      rc = 1;
+      break;
+    }
+  }
+  signal(SIGINT, SIG_DFL);
+  if (interrupted) {
+    char ids[64] = "";
+    if (o.first) snprintf(ids, sizeof ids, "%d..%d", o.first, o.last);
+    if (tty) fputc('\n', stderr);
+    rc = save(net, ckpt, 1, "interrupted: wrote checkpoint") ? 130 : 1;
+    fprintf(stderr, "resume with: spherecl train --data %s%s%s --batch %ld --mirror %s --resume %s --iters %ld --out %s\n",
+            o.data, o.first ? " --ids " : "", o.first ? ids : "", o.batch, o.mirror ? "on" : "off", ckpt, o.iters, o.out);
+  } else if (rc == 0) {
+    double elapsed = cli_now() - t0;
+    if (!save(net, o.out, 0, "saved model")) rc = 1;
+    else
+      fprintf(stderr, "trained %ld iterations in %.1f s (%.1f images/s)\n", scl_net_iteration(net) - it0, elapsed,
+              elapsed > 0 ? (double)(scl_net_iteration(net) - it0) * bsz / elapsed : 0.0);
+  }
+free_batch:
+  free(images), free(labels), free(idx), free(flip), free(smp.perm);
+done:
+  scl_net_release(net);
+  scl_context_release(ctx);
+  scl_dataset_release(ds);
+  return rc;
 }

@@ -1,0 +1,143 @@
+#include "cli_common.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int cli_parse_long(const char *s, long *out) {
+  if (!s || !*s) return 0;
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (*end || errno) return 0;
+  *out = v;
+  return 1;
+}
+
+int cli_parse_float(const char *s, float *out) {
+  if (!s || !*s) return 0;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (*end || errno || !isfinite(v)) return 0;
+  *out = (float)v;
+  return 1;
+}
+
+int cli_parse_floats(const char *s, float *out, int max) {
+  char buf[256];
+  if (!s || strlen(s) >= sizeof buf) return -1;
+  snprintf(buf, sizeof buf, "%s", s);
+  int n = 0;
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (n == max || !cli_parse_float(tok, &out[n])) return -1;
+    n++;
+  }
+  return n;
+}
+
+int cli_parse_range(const char *s, int *first, int *last) {
+  const char *dots = s ? strstr(s, "..") : NULL;
+  if (!dots) return 0;
+  char a[32];
+  size_t len = (size_t)(dots - s);
+  if (len == 0 || len >= sizeof a) return 0;
+  memcpy(a, s, len);
+  a[len] = '\0';
+  long f, l;
+  if (!cli_parse_long(a, &f) || !cli_parse_long(dots + 2, &l) || f < 1 || l < f || l > 1000000) return 0;
+  *first = (int)f, *last = (int)l;
+  return 1;
+}
+
+int cli_parse_margin(const char *spec, scl_margin_params *p, char *err, size_t errsize) {
+  char buf[256];
+  if (!spec || strlen(spec) >= sizeof buf) return snprintf(err, errsize, "margin spec too long"), 0;
+  snprintf(buf, sizeof buf, "%s", spec);
+  char *colon = strchr(buf, ':');
+  char *args = colon ? colon + 1 : NULL;
+  if (colon) *colon = '\0';
+  scl_margin_params q = *p;
+  q.m = 1, q.s = 64.0f, q.m1 = 1.0f, q.m2 = 0.0f, q.m3 = 0.0f;
+  float *mfield = NULL; /* what "m=" sets: A-Softmax's m, CosFace's m3, ArcFace's m2 */
+  if (!strcmp(buf, "softmax")) q.type = SCL_MARGIN_NONE;
+  else if (!strcmp(buf, "asoftmax")) q.type = SCL_MARGIN_ASOFTMAX, q.m = 4;
+  else if (!strcmp(buf, "normface")) q.type = SCL_MARGIN_COMBINED, q.s = 16.0f;
+  else if (!strcmp(buf, "cosface")) q.type = SCL_MARGIN_COMBINED, q.m3 = 0.35f, mfield = &q.m3;
+  else if (!strcmp(buf, "arcface")) q.type = SCL_MARGIN_COMBINED, q.m2 = 0.5f, mfield = &q.m2;
+  else if (!strcmp(buf, "combined")) q.type = SCL_MARGIN_COMBINED;
+  else return snprintf(err, errsize, "unknown margin \"%s\" (softmax, asoftmax, normface, cosface, arcface, combined)", buf), 0;
+  char *save = NULL;
+  for (char *kv = args ? strtok_r(args, ",", &save) : NULL; kv; kv = strtok_r(NULL, ",", &save)) {
+    char *eq = strchr(kv, '=');
+    float v;
+    if (!eq || !cli_parse_float(eq + 1, &v)) return snprintf(err, errsize, "\"%s\" is not KEY=NUMBER", kv), 0;
+    *eq = '\0';
+    if (!strcmp(kv, "m") && q.type == SCL_MARGIN_ASOFTMAX) {
+      if (v != 1 && v != 2 && v != 3 && v != 4) return snprintf(err, errsize, "asoftmax m must be 1, 2, 3 or 4"), 0;
+      q.m = (int)v;
+    } else if (!strcmp(kv, "m") && mfield) *mfield = v;
+    else if (!strcmp(kv, "s") && q.type == SCL_MARGIN_COMBINED) q.s = v;
+    else if (!strcmp(kv, "m1") && q.type == SCL_MARGIN_COMBINED) q.m1 = v;
+    else if (!strcmp(kv, "m2") && q.type == SCL_MARGIN_COMBINED) q.m2 = v;
+    else if (!strcmp(kv, "m3") && q.type == SCL_MARGIN_COMBINED) q.m3 = v;
+    else return snprintf(err, errsize, "\"%s\" is not a parameter of %s", kv, buf), 0;
+  }
+  if (q.type == SCL_MARGIN_COMBINED && !(q.s > 0)) return snprintf(err, errsize, "s must be > 0"), 0;
+  *p = q;
+  return 1;
+}
+
+void cli_report(const char *cmd, scl_context ctx, scl_status st) {
+  fprintf(stderr, "spherecl %s: %s: %s\n", cmd, scl_status_string(st), scl_context_error(ctx));
+}
+
+scl_context cli_context(const char *cmd, const char *selector) {
+  scl_context ctx = NULL;
+  scl_status st = scl_context_create(selector, &ctx);
+  if (st != SCL_OK) {
+    cli_report(cmd, NULL, st);
+    return NULL;
+  }
+  return ctx;
+}
+
+static int exists(const char *dir, const char *name) {
+  char path[4096];
+  struct stat sb;
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  if (stat(path, &sb) == 0) return 1;
+  snprintf(path, sizeof path, "%s/%s.gz", dir, name);
+  return stat(path, &sb) == 0;
+}
+
+scl_status cli_open_dataset(const char *path, int split, int first, int last, scl_dataset *ds, int *is_mnist) {
+  *is_mnist = exists(path, "train-images-idx3-ubyte") || exists(path, "t10k-images-idx3-ubyte");
+  if (*is_mnist) return scl_dataset_open_mnist(path, split, ds);
+  return scl_dataset_open_folder(path, first, last, ds);
+}
+
+int cli_isatty_stderr(void) { return isatty(fileno(stderr)); }
+
+double cli_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void cli_format_duration(double s, char *buf, size_t size) {
+  if (!(s >= 0) || s > 1e8) {
+    snprintf(buf, size, "?");
+    return;
+  }
+  long t = (long)(s + 0.5);
+  if (t >= 3600) snprintf(buf, size, "%ldh%02ldm", t / 3600, t / 60 % 60);
+  else if (t >= 60) snprintf(buf, size, "%ldm%02lds", t / 60, t % 60);
+  else snprintf(buf, size, "%lds", t);
+}

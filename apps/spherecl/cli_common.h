@@ -1,0 +1,37 @@
+/* Helpers shared by the subcommands: flag parsing, device contexts, datasets, progress lines. */
+#ifndef SPHERECL_CLI_COMMON_H
+#define SPHERECL_CLI_COMMON_H
+
+#include "spherecl.h"
+
+#include <stddef.h>
+
+/* Parses a whole decimal / floating value; returns 0 on any junk. */
+int cli_parse_long(const char *s, long *out);
+int cli_parse_float(const char *s, float *out);
+/* "a,b,c" into up to max floats; returns the count or -1 on junk. */
+int cli_parse_floats(const char *s, float *out, int max);
+/* "FIRST..LAST" (1-based, inclusive). */
+int cli_parse_range(const char *s, int *first, int *last);
+
+/* Margin specs: softmax, asoftmax:m=4, normface:s=16, cosface:s=64,m=0.35, arcface:s=64,m=0.5,
+   combined:s=64,m1=1,m2=0.3,m3=0.2. Fills type/m/s/m1/m2/m3 of p (grad is left alone). Returns 0 and
+   writes why into err on a bad spec. */
+int cli_parse_margin(const char *spec, scl_margin_params *p, char *err, size_t errsize);
+
+/* Creates a context on the selector (NULL: default), printing the library's message on failure. */
+scl_context cli_context(const char *cmd, const char *selector);
+/* Prints "spherecl CMD: <status>: <message>" for a failed call on ctx (NULL: the thread message). */
+void cli_report(const char *cmd, scl_context ctx, scl_status st);
+
+/* Opens PATH as MNIST (if it holds train-images-idx3-ubyte[.gz]) or as an image folder.
+   split: 1 = training part, 0 = test part (MNIST t10k; folders: the same folder). */
+scl_status cli_open_dataset(const char *path, int split, int first, int last, scl_dataset *ds, int *is_mnist);
+
+/* Whether stdout/stderr is a terminal (progress lines then redraw in place). */
+int cli_isatty_stderr(void);
+double cli_now(void);
+/* "1h02m", "3m05s", "12s" */
+void cli_format_duration(double seconds, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# `spherecl train` / `eval` end to end on a synthetic image folder: bad flags, training, evaluation,
+# exact resumption from a checkpoint, and Ctrl-C writing a checkpoint.
+set -u
+app=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { echo "ok   $1"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1"; fail=$((fail + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+
+# Three "people", 6 images each, 12x10 grey PGM: a bright block whose position depends on the person,
+# plus a little deterministic noise.
+mkdir -p "$tmp/faces"
+for p in 1 2 3; do
+  mkdir -p "$tmp/faces/p$p"
+  for i in 1 2 3 4 5 6; do
+    {
+      printf 'P5\n10 12\n255\n'
+      for y in $(seq 0 11); do
+        for x in $(seq 0 9); do
+          v=$(( (x / 4 == p - 1) ? 200 : 40 ))
+          v=$(( v + (x * 7 + y * 13 + i * 29) % 23 ))
+          printf "\\$(printf '%03o' "$v")"
+        done
+      done
+    } > "$tmp/faces/p$p/$i.pgm"
+  done
+done
+
+common=(--data "$tmp/faces" --net sphereface-4 --widths 4,8,8,8 --embed-dim 8 --batch 6 --lr 0.05
+        --lr-steps 8,11 --margin asoftmax:m=2 --seed 3)
+
+"$app" train --bogus >/dev/null 2>&1; check "unknown flag exits 2" '[ $? -eq 2 ]'
+"$app" train "${common[@]}" --batch 0 >/dev/null 2>&1; check "batch 0 exits 2" '[ $? -eq 2 ]'
+"$app" train "${common[@]}" --margin asoftmax:m=7 >/dev/null 2>&1; check "bad margin exits 2" '[ $? -eq 2 ]'
+"$app" train "${common[@]}" --net sphereface-5 >/dev/null 2>&1; check "bad net exits 2" '[ $? -eq 2 ]'
+"$app" train --net sphereface-4 >/dev/null 2>&1; check "missing --data exits 2" '[ $? -eq 2 ]'
+"$app" train --data "$tmp/nowhere" --iters 1 --out "$tmp/x.scl" 2>"$tmp/err"; rc=$?
+check "missing data folder is an error" '[ $rc -eq 1 ] && grep -q nowhere "$tmp/err"'
+
+"$app" train "${common[@]}" --iters 12 --out "$tmp/whole.scl" 2>"$tmp/log"; rc=$?
+check "train runs" '[ $rc -eq 0 ] && [ -s "$tmp/whole.scl" ]'
+check "progress lines when piped" 'grep -q "^iter  1/12" "$tmp/log" && grep -q "^iter 12/12" "$tmp/log" && grep -q "img/s" "$tmp/log"'
+
+"$app" train "${common[@]}" --iters 5 --checkpoint-every 5 --out "$tmp/part.scl" 2>/dev/null
+"$app" train --data "$tmp/faces" --batch 6 --resume "$tmp/part.scl.ckpt" --iters 12 --out "$tmp/resumed.scl" 2>/dev/null; rc=$?
+check "resume runs" '[ $rc -eq 0 ]'
+check "resumed model is byte-identical to the uninterrupted one" 'cmp -s "$tmp/whole.scl" "$tmp/resumed.scl"'
+
+"$app" eval --model "$tmp/whole.scl" --data "$tmp/faces" >"$tmp/eval" 2>&1; rc=$?
+check "eval prints the accuracy line" '[ $rc -eq 0 ] && grep -Eq "^accuracy: [01]\.[0-9]{4} \([0-9]+/18\)$" "$tmp/eval"'
+"$app" eval --model "$tmp/nothing.scl" --data "$tmp/faces" >/dev/null 2>&1; check "eval of a missing model fails" '[ $? -eq 1 ]'
+head -c 100 "$tmp/whole.scl" > "$tmp/cut.scl"
+"$app" eval --model "$tmp/cut.scl" --data "$tmp/faces" 2>"$tmp/err" >/dev/null; rc=$?
+check "eval of a truncated model fails with a format error" '[ $rc -eq 1 ] && grep -q SCL_ERR_FORMAT "$tmp/err"'
+
+# Ctrl-C: a long run interrupted writes a checkpoint and exits 130.
+"$app" train "${common[@]}" --iters 100000 --out "$tmp/long.scl" 2>"$tmp/long.log" &
+pid=$!
+for _ in $(seq 1 600); do grep -q "^iter" "$tmp/long.log" 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid; wait $pid; rc=$?
+check "Ctrl-C exits 130 and writes a checkpoint" '[ $rc -eq 130 ] && [ -s "$tmp/long.scl.ckpt" ] && grep -q "resume with: .* --batch 6 --mirror on --resume" "$tmp/long.log"'
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
