@@ -32,7 +32,7 @@ __kernel void swap01(__global const float *x, uint x_off, __global float *y, uin
 
 /* db[k] = Σ_{n,i} dy[n][k][i] for dy [batch][channels][inner]: one work-group per k; each
    work-item sums a strided part of every run of `inner` elements, then a tree in local memory
-   (any group size, not only powers of two). */
+   (scl_group_sum, kernels/common.cl). */
 __kernel void bias_grad(__global const float *dy, uint dy_off, __global float *db, uint db_off, uint batch,
                         uint channels, uint inner, __local float *part) {
   uint k = get_group_id(0), lid = get_local_id(0), ls = get_local_size(0);
@@ -42,13 +42,6 @@ __kernel void bias_grad(__global const float *dy, uint dy_off, __global float *d
     __global const float *run = dy + dy_off + (n * channels + k) * inner;
     for (uint i = lid; i < inner; i += ls) s += run[i];
   }
-  part[lid] = s;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint w = ls; w > 1;) {
-    uint h = (w + 1) / 2;
-    if (lid < w - h) part[lid] += part[lid + h];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    w = h;
-  }
-  if (lid == 0) db[db_off + k] = part[0];
+  float total = scl_group_sum(s, part);
+  if (lid == 0) db[db_off + k] = total;
 }

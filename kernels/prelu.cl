@@ -37,16 +37,8 @@ __kernel void prelu_backward(__global const float *x, uint x_off, __global const
     if (k >= inner) k -= inner, n++;
   }
   if (!has_dslope) return; /* uniform over the group: no barrier is split */
-  /* tree sum in local memory (any group size, not only powers of two) */
-  part[lid] = s;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  for (uint w = ls; w > 1;) {
-    uint h = (w + 1) / 2;
-    if (lid < w - h) part[lid] += part[lid + h];
-    barrier(CLK_LOCAL_MEM_FENCE);
-    w = h;
-  }
-  if (lid == 0) sums[sums_off + g] = part[0];
+  float total = scl_group_sum(s, part); /* a tree in local memory (kernels/common.cl) */
+  if (lid == 0) sums[sums_off + g] = total;
 }
 
 /* dslope[c] = Σ_p sums[p·channels + c], one work-item per channel, always in the same order. */

@@ -2,49 +2,7 @@
    SoftmaxWithLoss + Accuracy (top 1): one work-group per row; each work-item takes every
    get_local_size(0)-th run of 4 columns of the row (float4: PoCL then runs exp on vectors; a GPU
    still reads the row coalesced). The row, 41 KB for 10572 classes, stays in cache for the three
-   sweeps. */
-
-/* The reduction `op` of v over the work-group, returned to every work-item; part holds
-   get_local_size(0) floats and is free again on return. Any group size, not only powers of two. */
-#define GROUP_REDUCE(name, op)                                                                     \
-  static float name(float v, __local float *part) {                                               \
-    uint lid = get_local_id(0);                                                                    \
-    part[lid] = v;                                                                                 \
-    barrier(CLK_LOCAL_MEM_FENCE);                                                                  \
-    for (uint w = get_local_size(0); w > 1;) {                                                     \
-      uint h = (w + 1) / 2;                                                                        \
-      if (lid < w - h) part[lid] = op(part[lid], part[lid + h]);                                  \
-      barrier(CLK_LOCAL_MEM_FENCE);                                                                \
-      w = h;                                                                                       \
-    }                                                                                              \
-    float total = part[0];                                                                         \
-    barrier(CLK_LOCAL_MEM_FENCE);                                                                  \
-    return total;                                                                                  \
-  }
-#define PLUS(a, b) ((a) + (b))
-GROUP_REDUCE(group_max, fmax)
-GROUP_REDUCE(group_sum, PLUS)
-
-/* Columns j..j+3 of row p (cols long); those past the end read as `pad`. */
-static float4 load4(__global const float *p, uint j, uint cols, float pad) {
-  if (j + 4 <= cols) return vload4(0, p + j);
-  float4 v = (float4)(pad);
-  if (j < cols) v.s0 = p[j];
-  if (j + 1 < cols) v.s1 = p[j + 1];
-  if (j + 2 < cols) v.s2 = p[j + 2];
-  return v;
-}
-
-/* Stores columns j..j+3 of row p, those before the end. */
-static void store4(__global float *p, uint j, uint cols, float4 v) {
-  if (j + 4 <= cols) {
-    vstore4(v, 0, p + j);
-    return;
-  }
-  if (j < cols) p[j] = v.s0;
-  if (j + 1 < cols) p[j + 1] = v.s1;
-  if (j + 2 < cols) p[j + 2] = v.s2;
-}
+   sweeps. The group reductions and the 4-column loads and stores are kernels/common.cl's. */
 
 /* Row r with label y (checked by the host to lie in [0, cols)):
      m = max_j z_j;  s = Σ_j e^(z_j − m);  p_j = e^(z_j − m) / s
@@ -64,20 +22,20 @@ __kernel void softmax_xent(__global const float *logits, uint logits_off, __glob
 
   float4 other4 = (float4)(-INFINITY); /* the largest logit but the label's */
   for (uint j = 4 * lid; j < cols; j += step)
-    other4 = fmax(other4, select(load4(z, j, cols, -INFINITY), (float4)(-INFINITY), (int)j + lane == y));
-  float other = group_max(fmax(fmax(other4.s0, other4.s1), fmax(other4.s2, other4.s3)), part);
+    other4 = fmax(other4, select(scl_load4(z, j, cols, -INFINITY), (float4)(-INFINITY), (int)j + lane == y));
+  float other = scl_group_max(fmax(fmax(other4.s0, other4.s1), fmax(other4.s2, other4.s3)), part);
   float m = fmax(other, zy);
 
   float4 s4 = (float4)(0.0f);
-  for (uint j = 4 * lid; j < cols; j += step) s4 += exp(load4(z, j, cols, -INFINITY) - m);
-  float s = group_sum((s4.s0 + s4.s1) + (s4.s2 + s4.s3), part);
+  for (uint j = 4 * lid; j < cols; j += step) s4 += exp(scl_load4(z, j, cols, -INFINITY) - m);
+  float s = scl_group_sum(scl_hsum4(s4), part);
 
   if (has_d) {
     __global float *d = dlogits + d_off + r * cols;
     float inv_s = 1.0f / s;
     for (uint j = 4 * lid; j < cols; j += step) {
-      float4 p = exp(load4(z, j, cols, -INFINITY) - m) * inv_s;
-      store4(d, j, cols, (p - select((float4)(0.0f), (float4)(1.0f), (int)j + lane == y)) * inv_rows);
+      float4 p = exp(scl_load4(z, j, cols, -INFINITY) - m) * inv_s;
+      scl_store4(d, j, cols, (p - select((float4)(0.0f), (float4)(1.0f), (int)j + lane == y)) * inv_rows);
     }
   }
   if (lid == 0) {

@@ -1,5 +1,6 @@
-/* Kernel programs: the embedded sources build; a broken one yields SCL_ERR_BUILD with the
-   compiler's diagnostic, pointing at the real file and line. */
+/* Kernel programs: the embedded sources build as the library builds them (kernels/common.cl, the
+   prelude, in front of each); the prelude is never a program by itself; a broken source yields
+   SCL_ERR_BUILD with the compiler's diagnostic, pointing at the real file and line. */
 #include "internal.h"
 #include "testkit/testkit.h"
 
@@ -7,16 +8,23 @@
 #include <string.h>
 
 static void embedded_sources_build(scl_context ctx) {
-  TK_CHECK(scl__kernel_source_count >= 1);
+  TK_CHECK(scl__kernel_source_count >= 2);
+  int prelude_seen = 0;
   for (size_t i = 0; i < scl__kernel_source_count; i++) {
-    const char *src = scl__kernel_sources[i].source;
+    const char *name = scl__kernel_sources[i].name, *src = scl__kernel_sources[i].source;
     char want[128];
-    snprintf(want, sizeof want, "#line 1 \"kernels/%s.cl\"\n", scl__kernel_sources[i].name);
+    snprintf(want, sizeof want, "#line 1 \"kernels/%s.cl\"\n", name);
     TK_CHECK_MSG(strncmp(src, want, strlen(want)) == 0, "%s does not start with its #line", want);
+    if (strcmp(name, "common") == 0) { /* the prelude: the next source's #line must start a line */
+      prelude_seen = 1;
+      TK_CHECK_MSG(src[strlen(src) - 1] == '\n', "kernels/common.cl does not end with a newline");
+      continue;
+    }
     cl_program p = NULL;
-    TK_STATUS(ctx, scl__program_build(ctx, scl__kernel_sources[i].name, src, &p), SCL_OK);
+    TK_STATUS(ctx, scl__program_build(ctx, name, src, &p), SCL_OK);
     if (p) clReleaseProgram(p);
   }
+  TK_CHECK_MSG(prelude_seen, "no embedded kernels/common.cl");
 }
 
 static void broken_kernel_reports_log(scl_context ctx) {
@@ -36,6 +44,8 @@ static void broken_kernel_reports_log(scl_context ctx) {
 static void unknown_program_or_kernel(scl_context ctx) {
   cl_kernel k;
   TK_STATUS(ctx, scl__kernel(ctx, "no_such_file", "k", &k), SCL_ERR_INVALID_ARGUMENT);
+  TK_STATUS(ctx, scl__kernel(ctx, "common", "k", &k), SCL_ERR_INVALID_ARGUMENT); /* the prelude alone */
+  TK_CHECK(strstr(scl_context_error(ctx), "prelude") != NULL);
   TK_STATUS(ctx, scl__kernel(ctx, "fill", "no_such_kernel", &k), CL_INVALID_KERNEL_NAME);
   TK_CHECK(strstr(scl_context_error(ctx), "no_such_kernel") != NULL);
 }

@@ -1,5 +1,6 @@
 /* Programs built lazily from the embedded kernels/NAME.cl sources, once per context, and one
-   uniform way to set arguments and launch. */
+   uniform way to set arguments and launch. Every program is built with kernels/common.cl, the
+   prelude of helpers the kernel files share, in front of its own source. */
 #include "internal.h"
 #include "ops/op_checks.h" /* scl__group_size */
 
@@ -7,10 +8,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The prelude's name: kernels/common.cl is never a program by itself. */
+#define SCL_PRELUDE "common"
+
+static const scl_kernel_source *embedded_source(const char *name) {
+  for (size_t i = 0; i < scl__kernel_source_count; i++)
+    if (strcmp(scl__kernel_sources[i].name, name) == 0) return &scl__kernel_sources[i];
+  return NULL;
+}
+
+/* Builds the prelude followed by `source`, as two strings: each starts with its own #line (the
+   embedded ones name their file; see cmake/embed.cmake), so the compiler's messages point at the
+   right file and line, and the prelude ends with a newline. */
 scl_status scl__program_build(scl_context ctx, const char *name, const char *source, cl_program *out) {
+  const scl_kernel_source *prelude = embedded_source(SCL_PRELUDE);
+  if (!prelude)
+    return scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT, "internal: no kernel file kernels/%s.cl", SCL_PRELUDE);
+  const char *parts[2] = {prelude->source, source};
+  size_t lens[2] = {strlen(parts[0]), strlen(parts[1])};
   cl_int err = CL_SUCCESS;
-  size_t len = strlen(source);
-  cl_program prog = clCreateProgramWithSource(ctx->cl, 1, &source, &len, &err);
+  cl_program prog = clCreateProgramWithSource(ctx->cl, 2, parts, lens, &err);
   if (err != CL_SUCCESS) return scl__cl_fail(ctx, err, "clCreateProgramWithSource");
   err = clBuildProgram(prog, 1, &ctx->device, ctx->build_options, NULL, NULL);
   if (err != CL_SUCCESS) {
@@ -41,9 +58,10 @@ static scl_status program_of(scl_context ctx, const char *name, cl_program *out)
     }
     if (!ctx->programs[i].program && free_slot < 0) free_slot = i;
   }
-  const scl_kernel_source *src = NULL;
-  for (size_t i = 0; i < scl__kernel_source_count; i++)
-    if (strcmp(scl__kernel_sources[i].name, name) == 0) src = &scl__kernel_sources[i];
+  if (strcmp(name, SCL_PRELUDE) == 0)
+    return scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT, "internal: kernels/%s.cl is the prelude of every program, not a "
+                     "program", name);
+  const scl_kernel_source *src = embedded_source(name);
   if (!src) return scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT, "internal: no kernel file kernels/%s.cl", name);
   if (free_slot < 0) return scl__fail(ctx, SCL_ERR_OUT_OF_MEMORY, "internal: too many programs");
   scl_status st = scl__program_build(ctx, src->name, src->source, out);

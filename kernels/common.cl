@@ -1,0 +1,54 @@
+/* The prelude of every program: lib/runtime/program.c builds kernels/NAME.cl as this file followed
+   by NAME.cl (never this file alone), so these helpers serve every kernel file. Names start with
+   scl_ (macros with SCL_) to stay clear of the kernel files' own; static inline, so a program that
+   uses none of them builds without warnings. */
+
+/* Defines `type name(type v, __local type *part)`: the reduction `op` of v over the work-group,
+   returned to every work-item (all of the group must call it). part holds get_local_size(0) values
+   and is free again on return. Any group size, not only powers of two. */
+#define SCL_GROUP_REDUCE(name, type, op)                                                           \
+  static inline type name(type v, __local type *part) {                                           \
+    uint lid = get_local_id(0);                                                                    \
+    part[lid] = v;                                                                                 \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                                  \
+    for (uint w = get_local_size(0); w > 1;) {                                                     \
+      uint h = (w + 1) / 2;                                                                        \
+      if (lid < w - h) part[lid] = op(part[lid], part[lid + h]);                                  \
+      barrier(CLK_LOCAL_MEM_FENCE);                                                                \
+      w = h;                                                                                       \
+    }                                                                                              \
+    type total = part[0];                                                                          \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                                  \
+    return total;                                                                                  \
+  }
+#define SCL_PLUS(a, b) ((a) + (b))
+SCL_GROUP_REDUCE(scl_group_sum, float, SCL_PLUS)
+SCL_GROUP_REDUCE(scl_group_sum2, float2, SCL_PLUS) /* two sums from one tree */
+SCL_GROUP_REDUCE(scl_group_max, float, fmax)
+
+/* Rows read and written 4 columns at a time (float4: PoCL then computes on vectors; a GPU still
+   reads the row coalesced). */
+
+/* Columns j..j+3 of row p (cols long); those past the end read as `pad`. */
+static inline float4 scl_load4(__global const float *p, uint j, uint cols, float pad) {
+  if (j + 4 <= cols) return vload4(0, p + j);
+  float4 v = (float4)(pad);
+  if (j < cols) v.s0 = p[j];
+  if (j + 1 < cols) v.s1 = p[j + 1];
+  if (j + 2 < cols) v.s2 = p[j + 2];
+  return v;
+}
+
+/* Stores columns j..j+3 of row p, those before the end. */
+static inline void scl_store4(__global float *p, uint j, uint cols, float4 v) {
+  if (j + 4 <= cols) {
+    vstore4(v, 0, p + j);
+    return;
+  }
+  if (j < cols) p[j] = v.s0;
+  if (j + 1 < cols) p[j + 1] = v.s1;
+  if (j + 2 < cols) p[j + 2] = v.s2;
+}
+
+/* The sum of v's four lanes, always in the same order. */
+static inline float scl_hsum4(float4 v) { return (v.s0 + v.s1) + (v.s2 + v.s3); }
