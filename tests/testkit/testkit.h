@@ -1,5 +1,7 @@
-/* The test kit: cases, checks, a seeded RNG, NaN-poisoned device tensors and the comparator.
-   Each test_*.c lists its cases and calls tk_main; the run ends with "N passed, N failed". */
+/* The test kit: cases, checks, a seeded RNG, finite differences, NaN-poisoned device tensors, the
+   comparator and the checks that a refused call left its outputs alone. Each test_*.c lists its
+   cases and calls tk_main; the run ends with "N passed, N failed". Scratch files and folders are
+   in tk_files.h, what the conv2d and linear tests share in tk_layer.h. */
 #ifndef SCL_TESTKIT_H
 #define SCL_TESTKIT_H
 
@@ -93,7 +95,7 @@ int tk_expect_close(const char *what, const float *out, const double *ref, size_
 /* Reads t and compares all of it with ref as tk_expect_close does. Returns 1 when close. */
 int tk_expect_tensor(const char *what, scl_tensor t, const double *ref, double tol);
 
-/* ---- refused calls: the outputs stay untouched ---------------------------------------------------- */
+/* ---- refused calls: the outputs stay untouched ------------------------------------------------ */
 /* Fails unless t still holds exactly `before` (bit for bit: a refused call wrote nothing). */
 void tk_expect_unchanged(const char *what, scl_tensor t, const float *before);
 /* The other way to see that nothing was written: outputs filled with TK_SENTINEL beforehand. */
