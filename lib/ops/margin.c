@@ -85,20 +85,6 @@ static scl_status check_inputs(scl_context ctx, const char *op, scl_tensor x, sc
   return SCL_OK;
 }
 
-/* Reads the labels (waiting for the work that produces them) and checks each lies in [0, classes). */
-static scl_status check_labels(scl_context ctx, const char *op, scl_tensor labels, size_t classes) {
-  size_t n = labels->count;
-  int32_t *host = malloc(n * sizeof *host);
-  if (!host) return scl__fail(ctx, SCL_ERR_OUT_OF_MEMORY, "%s: out of host memory for %zu labels", op, n);
-  scl_status st = scl_tensor_read(labels, host, n * sizeof *host);
-  for (size_t i = 0; st == SCL_OK && i < n; i++)
-    if (host[i] < 0 || (size_t)host[i] >= classes)
-      st = scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT, "%s: labels[%zu] = %d is outside [0,%zu)", op, i, (int)host[i],
-                     classes);
-  free(host);
-  return st;
-}
-
 /* ---- the work ---------------------------------------------------------------------------------- */
 
 /* A plain inner product: no per-sample step (SCL_MARGIN_NONE, A-Softmax with m = 1). */
@@ -145,7 +131,7 @@ scl_status scl_margin_forward(scl_context ctx, const scl_margin_params *p, scl_t
   scl_status st;
   if ((st = check_params(ctx, op, p)) || (st = check_inputs(ctx, op, x, w, labels, "logits", logits))) return st;
   const scl_named_tensor args[] = {{"logits", logits}, {"x", x}, {"w", w}, {"labels", labels}};
-  if ((st = scl__check_disjoint(ctx, op, args, 1, 4)) || (st = check_labels(ctx, op, labels, w->dims[0]))) return st;
+  if ((st = scl__check_disjoint(ctx, op, args, 1, 4)) || (st = scl__check_labels(ctx, op, labels, w->dims[0]))) return st;
 
   size_t n = x->dims[0], k = x->dims[1], m = w->dims[0];
   st = gemm_xwt(ctx, x, w, scl__region_of(logits, 0));
@@ -164,7 +150,7 @@ scl_status scl_margin_backward(scl_context ctx, const scl_margin_params *p, scl_
     return st;
   const scl_named_tensor args[] = {{"dx", dx}, {"dw", dw},         {"x", x},
                                    {"w", w},   {"labels", labels}, {"dlogits", dlogits}};
-  if ((st = scl__check_disjoint(ctx, op, args, 2, 6)) || (st = check_labels(ctx, op, labels, w->dims[0]))) return st;
+  if ((st = scl__check_disjoint(ctx, op, args, 2, 6)) || (st = scl__check_labels(ctx, op, labels, w->dims[0]))) return st;
   if (!dx && !dw) return SCL_OK;
 
   size_t n = x->dims[0], k = x->dims[1], m = w->dims[0];

@@ -29,6 +29,10 @@ scl_status scl__check_f32_like(scl_context ctx, const char *op, const scl_named_
    separately) but must not share only part of its memory. */
 scl_status scl__check_in_place(scl_context ctx, const char *op, scl_named_tensor out, scl_named_tensor in);
 
+/* Reads an I32 labels tensor to the host (so this waits for the work that produces it) and checks
+   that every label lies in [0, classes); the message names the first bad row and value. */
+scl_status scl__check_labels(scl_context ctx, const char *op, scl_tensor labels, size_t classes);
+
 /* A place in a device buffer: a tensor's data or a region of a workspace (offset in elements). */
 typedef struct {
   cl_mem mem;

@@ -27,20 +27,6 @@ static scl_status check_xent(scl_context ctx, const char *op, scl_tensor logits,
   return scl__check_disjoint(ctx, op, args, 1, 3);
 }
 
-/* Reads the labels (waiting for the work that produces them) and checks each lies in [0, classes). */
-static scl_status check_labels(scl_context ctx, const char *op, scl_tensor labels, size_t classes) {
-  size_t n = labels->count;
-  int32_t *host = malloc(n * sizeof *host);
-  if (!host) return scl__fail(ctx, SCL_ERR_OUT_OF_MEMORY, "%s: out of host memory for %zu labels", op, n);
-  scl_status st = scl_tensor_read(labels, host, n * sizeof *host);
-  for (size_t i = 0; st == SCL_OK && i < n; i++)
-    if (host[i] < 0 || (size_t)host[i] >= classes)
-      st = scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT, "%s: labels[%zu] = %d is outside [0,%zu)", op, i, (int)host[i],
-                     classes);
-  free(host);
-  return st;
-}
-
 /* Reads the per-row losses rows_out[0..rows) and hits rows_out[rows..2·rows) (waiting for the
    kernel) and reduces them: the mean loss and the number of hits. */
 static scl_status read_totals(scl_context ctx, const char *op, cl_mem rows_out, size_t rows, float *loss,
@@ -73,7 +59,7 @@ scl_status scl_softmax_xent(scl_context ctx, scl_tensor logits, scl_tensor label
   scl_status st;
   if ((st = check_xent(ctx, op, logits, labels, dlogits))) return st;
   size_t rows = logits->dims[0], cols = logits->dims[1];
-  if ((st = check_labels(ctx, op, labels, cols))) return st;
+  if ((st = scl__check_labels(ctx, op, labels, cols))) return st;
 
   cl_mem rows_out;
   if ((st = scl__workspace(ctx, SCL_WORKSPACE_SMALL_OPS, 2 * rows * sizeof(float), &rows_out))) return st;

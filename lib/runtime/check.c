@@ -4,6 +4,7 @@
 #include "ops/op_checks.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *dtype_name(scl_dtype d) { return d == SCL_F32 ? "F32" : d == SCL_I32 ? "I32" : "?"; }
@@ -109,4 +110,18 @@ scl_status scl__check_in_place(scl_context ctx, const char *op, scl_named_tensor
 scl_region scl__region_of(scl_tensor t, size_t elements) {
   scl_region r = {t->buffer, t->offset + elements};
   return r;
+}
+
+/* Reads the labels (waiting for the work that produces them) and checks each lies in [0, classes). */
+scl_status scl__check_labels(scl_context ctx, const char *op, scl_tensor labels, size_t classes) {
+  size_t n = labels->count;
+  int32_t *host = malloc(n * sizeof *host);
+  if (!host) return scl__fail(ctx, SCL_ERR_OUT_OF_MEMORY, "%s: out of host memory for %zu labels", op, n);
+  scl_status st = scl_tensor_read(labels, host, n * sizeof *host);
+  for (size_t i = 0; st == SCL_OK && i < n; i++)
+    if (host[i] < 0 || (size_t)host[i] >= classes)
+      st = scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT, "%s: labels[%zu] = %d is outside [0,%zu)", op, i, (int)host[i],
+                     classes);
+  free(host);
+  return st;
 }
