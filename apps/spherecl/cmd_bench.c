@@ -2,6 +2,7 @@
      ops    GFLOP/s of conv2d forward, backward-data and backward-filter at the SphereFace-20 layer
             shapes (batch 16, 3×112×96 input) and of fc5 as a linear layer, each also as a fraction
             of a 1024³ SGEMM measured on the same device in the same run.
+     train  images/s of whole training steps of SphereFace-20 (batch 16, 10572 classes).
    Every figure is the median of --reps timed runs after one warm-up run (which pays for kernel
    compilation), with scl_context_finish before the clock is read. bench/README.md explains how to
    read the output. */
@@ -234,6 +235,83 @@ static int bench_ops(int argc, char **argv) {
   return st == SCL_OK ? 0 : 1;
 }
 
+/* ---- a whole training step ---------------------------------------------------------------------- */
+
+typedef struct {
+  scl_net net;
+  const float *images;
+  const int *labels;
+  size_t batch;
+} train_args;
+
+static scl_status run_step(scl_context ctx, const void *arg) {
+  (void)ctx;
+  const train_args *a = arg;
+  return scl_net_train_step(a->net, a->images, a->labels, a->batch, NULL);
+}
+
+static int train_usage(FILE *f, int code) {
+  fprintf(f, "usage: spherecl bench train [--device SELECTOR] [--net sphereface-N] [--batch B] [--classes M]\n"
+             "                            [--reps N]\n"
+             "Images/s of whole SphereFace training steps (forward, A-Softmax m=4, loss, backward, SGD) on\n"
+             "random 3x112x96 images; defaults: sphereface-20, batch 16, 10572 classes (CASIA-WebFace), 5 reps.\n"
+             "Compare with the PyTorch peer: /usr/bin/python3 bench/pytorch_sphereface20.py --threads 2\n");
+  return code;
+}
+
+static int bench_train(int argc, char **argv) {
+  const char *selector = NULL;
+  int reps = 5, depth = 20;
+  long batch = 16, classes = 10572;
+  for (int i = 1; i < argc; i++) {
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(argv[i], "--help")) return train_usage(stdout, 0);
+    if (!v) return train_usage(stderr, 2);
+    i++;
+    if (!strcmp(argv[i - 1], "--device")) selector = v;
+    else if (!strcmp(argv[i - 1], "--reps")) reps = atoi(v);
+    else if (!strcmp(argv[i - 1], "--batch")) batch = atol(v);
+    else if (!strcmp(argv[i - 1], "--classes")) classes = atol(v);
+    else if (!strcmp(argv[i - 1], "--net") && !strncmp(v, "sphereface-", 11)) depth = atoi(v + 11);
+    else return train_usage(stderr, 2);
+  }
+  if (reps < 1 || reps > 63 || batch < 1 || batch > 4096 || classes < 2 || classes > 1000000) return train_usage(stderr, 2);
+  scl_context ctx;
+  if (scl_context_create(selector, &ctx) != SCL_OK) {
+    fprintf(stderr, "spherecl: %s\n", scl_context_error(NULL));
+    return 1;
+  }
+  scl_net_config cfg;
+  scl_net_config_default(&cfg);
+  cfg.depth = depth;
+  cfg.num_classes = (int)classes;
+  cfg.lr = 0.001f; /* small: the weights stay finite over the timed steps */
+  scl_net net = NULL;
+  size_t img = (size_t)cfg.in_channels * cfg.in_height * cfg.in_width;
+  float *images = malloc((size_t)batch * img * sizeof *images);
+  int *labels = malloc((size_t)batch * sizeof *labels);
+  scl_rng rng = scl__rng_make(1);
+  for (size_t i = 0; images && i < (size_t)batch * img; i++) images[i] = (float)scl__rng_uniform(&rng, -1, 1);
+  for (long i = 0; labels && i < batch; i++) labels[i] = (int)scl__rng_below(&rng, (size_t)classes);
+  scl_status st = images && labels ? scl_net_create(ctx, &cfg, &net) : SCL_ERR_OUT_OF_MEMORY;
+  double t = 0;
+  printf("device: %s\nSphereFace-%d, 3x112x96, batch %ld, %ld classes, A-Softmax m=4; median of %d steps after a warm-up\n",
+         ctx->device_label, depth, batch, classes, reps);
+  fflush(stdout);
+  if (st == SCL_OK) {
+    train_args a = {net, images, labels, (size_t)batch};
+    st = median_time(ctx, run_step, &a, reps, &t);
+  }
+  if (st == SCL_OK)
+    printf("spherecl: %.2f images/s (%.0f ms/step)\n", (double)batch / t, t * 1e3);
+  else
+    fprintf(stderr, "spherecl bench train: %s\n", scl_context_error(ctx));
+  scl_net_release(net);
+  scl_context_release(ctx);
+  free(images), free(labels);
+  return st == SCL_OK ? 0 : 1;
+}
+
 /* ---- the table of benchmarks ------------------------------------------------------------------- */
 
 static const struct {
@@ -242,6 +320,7 @@ static const struct {
   const char *summary;
 } BENCHES[] = {
     {"ops", bench_ops, "conv2d/linear GFLOP/s at SphereFace-20 shapes, against the device's SGEMM rate"},
+    {"train", bench_train, "images/s of whole SphereFace training steps (peer: bench/pytorch_sphereface20.py)"},
 };
 
 static int usage(FILE *f, int code) {
