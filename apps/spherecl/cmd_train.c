@@ -40,7 +40,8 @@ static void usage(FILE *f) {
           "  --grad caffe|exact     A-Softmax gradient rule (default caffe, the reference's)\n"
           "  --batch B              images per step (default 64)\n"
           "  --iters N              train until iteration N (default 1000)\n"
-          "  --lr LR                base learning rate (default 0.1)\n"
+          "  --lr LR                base learning rate (default 0.1·B/256: the reference's 0.1 at batch 256,\n"
+          "                         scaled linearly with the batch; 0.1 at batch 64 diverges on MNIST)\n"
           "  --lr-steps I1,I2       multiply lr by 0.1 at these iterations (default: 60%% and 85%% of --iters)\n"
           "  --momentum M, --weight-decay W   (defaults 0.9, 5e-4)\n"
           "  --lambda B,G,P,MIN     A-Softmax λ schedule (default 1000,0.12,1,5)\n"
@@ -62,7 +63,7 @@ static int parse(int argc, char **argv, train_opts *o) {
   o->cfg.num_classes = 0;
   o->batch = 64, o->iters = 1000, o->print_every = 10, o->mirror = -1;
   o->out = "model.scl";
-  int steps_given = 0;
+  int steps_given = 0, lr_given = 0;
   char err[256];
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -113,6 +114,7 @@ static int parse(int argc, char **argv, train_opts *o) {
       NEED_VALUE if (!cli_parse_long(v, &o->iters) || o->iters < 1) BAD("--iters must be >= 1");
     } else if (!strcmp(a, "--lr")) {
       NEED_VALUE if (!cli_parse_float(v, &o->cfg.lr) || o->cfg.lr < 0) BAD("--lr must be a number >= 0");
+      lr_given = 1;
     } else if (!strcmp(a, "--lr-steps")) {
       NEED_VALUE int n = cli_parse_floats(v, f, 4);
       if (n < 1) BAD("--lr-steps wants up to four iterations, got \"%s\"", v);
@@ -163,6 +165,7 @@ static int parse(int argc, char **argv, train_opts *o) {
     usage(stderr);
     return 2;
   }
+  if (!lr_given) o->cfg.lr = 0.1f * (float)o->batch / 256.0f; /* linear scaling from the reference */
   if (!steps_given) {
     memset(o->cfg.lr_steps, 0, sizeof o->cfg.lr_steps);
     o->cfg.lr_steps[0] = o->iters * 6 / 10, o->cfg.lr_steps[1] = o->iters * 85 / 100;
@@ -273,10 +276,10 @@ int cmd_train(int argc, char **argv) {
   if (o.mirror < 0) o.mirror = !is_mnist;
   char ckpt[4096];
   snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.out);
-  fprintf(stderr, "training SphereFace-%d (%dx%dx%d, %d classes, %zu images, embedding %d) on %s, batch %ld, from "
-                  "iteration %ld to %ld\n",
+  fprintf(stderr, "training SphereFace-%d (%dx%dx%d, %d classes, %zu images, embedding %d) on %s, batch %ld, lr %g, "
+                  "from iteration %ld to %ld\n",
           cfg->depth, c, h, w, cfg->num_classes, n, cfg->embed_dim, o.device ? o.device : "the default device", o.batch,
-          scl_net_iteration(net) + 1, o.iters);
+          (double)cfg->lr, scl_net_iteration(net) + 1, o.iters);
 
   size_t bsz = (size_t)o.batch, img = (size_t)c * h * w;
   float *images = malloc(bsz * img * sizeof *images);
