@@ -5,6 +5,7 @@
 #include "spherecl.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #if defined(__GNUC__)
@@ -70,6 +71,24 @@ scl_status scl__cl_fail(scl_context ctx, cl_int err, const char *what);
    thread's message, which scl_context_error(NULL) returns, and returns status. */
 scl_status scl__fail_noctx(scl_status status, const char *fmt, ...) SCL_PRINTF(2, 3);
 #define scl__set_create_error(...) ((void)scl__fail_noctx(0, __VA_ARGS__))
+
+/* ---- atomic file writing (atomic_file.c) ---------------------------------------------------- */
+
+/* A file written under a temporary sibling name and renamed over `path` only when complete, so a
+   reader never sees a half-written file and a failed write leaves the old file in place. */
+typedef struct {
+  FILE *f;
+  const char *path;
+  char *tmp; /* malloc'd "<path>.tmp-<pid>" */
+} scl__atomic_file;
+
+/* Opens the temporary file. op names the public call in messages. SCL_ERR_IO if it cannot be made. */
+scl_status scl__atomic_open(scl__atomic_file *af, const char *path, const char *op);
+/* Flushes, fsyncs, closes, renames and syncs the folder; any write error since open (or here) gives SCL_ERR_IO and
+   removes the temporary file. */
+scl_status scl__atomic_commit(scl__atomic_file *af, const char *op);
+/* Discards the temporary file (after a failure that happened before commit). */
+void scl__atomic_abort(scl__atomic_file *af);
 
 /* ---- deterministic random numbers (rng.c): splitmix64, identical on every platform ------------ */
 typedef struct {

@@ -40,7 +40,6 @@
 #include "net/modelfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,23 +212,6 @@ static scl_status check_model(const char *path, const scl_mf_model *m) {
   return SCL_OK;
 }
 
-/* Best effort: a rename is durable once its folder is synced; some file systems refuse this, and the
-   file is already complete and in place, so a failure here is not reported. */
-static void sync_parent_dir(const char *path) {
-  const char *slash = strrchr(path, '/');
-  char dir[4096];
-  if (!slash)
-    snprintf(dir, sizeof dir, ".");
-  else if (slash == path)
-    snprintf(dir, sizeof dir, "/");
-  else
-    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-  int fd = open(dir, O_RDONLY);
-  if (fd < 0) return;
-  (void)fsync(fd);
-  close(fd);
-}
-
 /* Writes the whole file to f; returns 0 or the errno of the first failure. */
 static int write_model(FILE *f, const scl_mf_model *m) {
   mf_writer w = {f, crc32(0L, Z_NULL, 0), 0};
@@ -246,9 +228,7 @@ static int write_model(FILE *f, const scl_mf_model *m) {
   unsigned char crc[4];
   put_u32(crc, (uint32_t)w.crc);
   if (!w.err && fwrite(crc, 1, 4, f) != 4) w.err = errno ? errno : EIO;
-  if (!w.err && fflush(f) != 0) w.err = errno ? errno : EIO;
-  if (!w.err && fsync(fileno(f)) != 0) w.err = errno;
-  return w.err;
+  return w.err; /* flushing, fsync and the rename are scl__atomic_commit's */
 }
 
 scl_status scl__modelfile_save(const char *path, const scl_mf_model *m) {
@@ -256,29 +236,15 @@ scl_status scl__modelfile_save(const char *path, const scl_mf_model *m) {
     return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, "scl__modelfile_save: %s is NULL", !path ? "path" : "model");
   scl_status st = check_model(path, m);
   if (st != SCL_OK) return st;
-  size_t tlen = strlen(path) + 32;
-  char *tmp = malloc(tlen);
-  if (!tmp) return scl__fail_noctx(SCL_ERR_OUT_OF_MEMORY, "saving model file %s: out of host memory", path);
-  snprintf(tmp, tlen, "%s.tmp-%ld", path, (long)getpid());
+  scl__atomic_file af;
+  if ((st = scl__atomic_open(&af, path, "saving model file")) != SCL_OK) return st;
   errno = 0;
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    st = scl__fail_noctx(SCL_ERR_IO, "cannot save model file %s: cannot create %s: %s", path, tmp, strerror(errno));
-    free(tmp);
-    return st;
-  }
-  errno = 0;
-  int err = write_model(f, m);
-  if (fclose(f) != 0 && !err) err = errno ? errno : EIO;
-  if (!err && rename(tmp, path) != 0) err = errno;
+  int err = write_model(af.f, m);
   if (err) {
-    unlink(tmp); /* only ever our own temporary file: fopen above created it */
-    st = scl__fail_noctx(SCL_ERR_IO, "cannot save model file %s: %s", path, strerror(err));
-  } else {
-    sync_parent_dir(path);
+    scl__atomic_abort(&af);
+    return scl__fail_noctx(SCL_ERR_IO, "cannot save model file %s: %s", path, strerror(err));
   }
-  free(tmp);
-  return st;
+  return scl__atomic_commit(&af, "saving model file");
 }
 
 /* ---- loading ------------------------------------------------------------------------------------- */

@@ -37,50 +37,6 @@
 #define NAME_SIZE sizeof(((scl_pair *)0)->name_a)
 #define PATH_SIZE 4096
 
-/* ---- atomic files ----------------------------------------------------------------------------- */
-
-scl_status scl__atomic_open(scl__atomic_file *af, const char *path, const char *op) {
-  size_t size = strlen(path) + 32;
-  af->f = NULL;
-  af->path = path;
-  af->tmp = malloc(size);
-  if (!af->tmp) return scl__fail_noctx(SCL_ERR_OUT_OF_MEMORY, "%s: out of host memory", op);
-  snprintf(af->tmp, size, "%s.tmp-%ld", path, (long)getpid());
-  af->f = fopen(af->tmp, "wb");
-  if (!af->f) {
-    scl_status st = scl__fail_noctx(SCL_ERR_IO, "%s: cannot write %s: %s", op, af->tmp, strerror(errno));
-    free(af->tmp);
-    af->tmp = NULL;
-    return st;
-  }
-  return SCL_OK;
-}
-
-scl_status scl__atomic_commit(scl__atomic_file *af, const char *op) {
-  int err = 0;
-  if (ferror(af->f)) err = EIO;
-  else if (fflush(af->f) != 0 || fsync(fileno(af->f)) != 0) err = errno;
-  if (fclose(af->f) != 0 && !err) err = errno;
-  af->f = NULL;
-  if (!err && rename(af->tmp, af->path) != 0) err = errno;
-  scl_status st = SCL_OK;
-  if (err) {
-    remove(af->tmp);
-    st = scl__fail_noctx(SCL_ERR_IO, "%s: writing %s failed: %s", op, af->path, strerror(err));
-  }
-  free(af->tmp);
-  af->tmp = NULL;
-  return st;
-}
-
-void scl__atomic_abort(scl__atomic_file *af) {
-  if (af->f) fclose(af->f);
-  if (af->tmp) remove(af->tmp);
-  free(af->tmp);
-  af->f = NULL;
-  af->tmp = NULL;
-}
-
 /* ---- names and numbers ------------------------------------------------------------------------ */
 
 /* Why the len bytes at name cannot be a name in a pairs file, or NULL when they can. */

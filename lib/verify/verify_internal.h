@@ -6,24 +6,6 @@
 
 #include <stdio.h>
 
-/* ---- atomic file writing (pairs.c) ------------------------------------------------------------ */
-
-/* A file written under a temporary sibling name and renamed over `path` only when complete, so a
-   reader never sees a half-written file and a failed write leaves the old file in place. */
-typedef struct {
-  FILE *f;
-  const char *path;
-  char *tmp; /* malloc'd "<path>.tmp-<pid>" */
-} scl__atomic_file;
-
-/* Opens the temporary file. op names the public call in messages. SCL_ERR_IO if it cannot be made. */
-scl_status scl__atomic_open(scl__atomic_file *af, const char *path, const char *op);
-/* Flushes, fsyncs, closes and renames; any write error since open (or here) gives SCL_ERR_IO and
-   removes the temporary file. */
-scl_status scl__atomic_commit(scl__atomic_file *af, const char *op);
-/* Discards the temporary file (after a failure that happened before commit). */
-void scl__atomic_abort(scl__atomic_file *af);
-
 /* ---- pairs (pairs.c) -------------------------------------------------------------------------- */
 
 /* The largest per_fold scl_pairs_make accepts for this folder, identity range, fold count and seed
