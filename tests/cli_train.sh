@@ -51,6 +51,8 @@ check "resumed model is byte-identical to the uninterrupted one" 'cmp -s "$tmp/w
 
 "$app" eval --model "$tmp/whole.scl" --data "$tmp/faces" >"$tmp/eval" 2>&1; rc=$?
 check "eval prints the accuracy line" '[ $rc -eq 0 ] && grep -Eq "^accuracy: [01]\.[0-9]{4} \([0-9]+/18\)$" "$tmp/eval"'
+"$app" eval --model "$tmp/whole.scl" --data "$tmp/faces" --features "$tmp/f.csv" >/dev/null 2>&1
+check "eval --features writes label + embedding rows" '[ "$(wc -l < "$tmp/f.csv")" -eq 18 ] && [ "$(head -1 "$tmp/f.csv" | tr , "\n" | wc -l)" -eq 9 ] && ! ls "$tmp"/f.csv.tmp* >/dev/null 2>&1'
 "$app" eval --model "$tmp/nothing.scl" --data "$tmp/faces" >/dev/null 2>&1; check "eval of a missing model fails" '[ $? -eq 1 ]'
 head -c 100 "$tmp/whole.scl" > "$tmp/cut.scl"
 "$app" eval --model "$tmp/cut.scl" --data "$tmp/faces" 2>"$tmp/err" >/dev/null; rc=$?

@@ -2,6 +2,7 @@
    the identities it was trained on). */
 #include "cli_common.h"
 #include "commands.h"
+#include "internal.h" /* scl__atomic_file */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,14 +75,11 @@ int cmd_eval(int argc, char **argv) {
   const size_t d = (size_t)cfg->embed_dim;
   float *images = malloc((size_t)batch * img * sizeof *images), *logits = malloc((size_t)batch * m * sizeof *logits);
   float *emb = features ? malloc((size_t)batch * d * sizeof *emb) : NULL;
-  char tmp[4096];
+  scl__atomic_file out = {0};
   FILE *csv = NULL;
   if (features) {
-    snprintf(tmp, sizeof tmp, "%s.tmp", features);
-    if (!(csv = fopen(tmp, "w"))) {
-      fprintf(stderr, "spherecl eval: cannot write %s\n", tmp);
-      st = SCL_ERR_IO;
-    }
+    if ((st = scl__atomic_open(&out, features, "spherecl eval --features")) != SCL_OK) cli_report("eval", NULL, st);
+    csv = out.f;
   }
   int *labels = malloc((size_t)batch * sizeof *labels);
   size_t *idx = malloc((size_t)batch * sizeof *idx);
@@ -113,14 +111,10 @@ int cmd_eval(int argc, char **argv) {
       correct += best == (size_t)labels[i];
     }
   }
-  if (csv) {
-    int bad = ferror(csv) | fclose(csv);
-    if (st == SCL_OK && (bad || rename(tmp, features) != 0)) {
-      fprintf(stderr, "spherecl eval: cannot write %s\n", features);
-      st = SCL_ERR_IO;
-    }
-    if (st != SCL_OK) remove(tmp);
-  }
+  if (csv && st == SCL_OK && (st = scl__atomic_commit(&out, "spherecl eval --features")) != SCL_OK)
+    cli_report("eval", NULL, st);
+  else if (csv && st != SCL_OK)
+    scl__atomic_abort(&out);
   if (st == SCL_OK) {
     printf("accuracy: %.4f (%zu/%zu)\n", (double)correct / (double)n, correct, n);
     rc = 0;
