@@ -352,6 +352,14 @@ scl_status scl_pairs_make(const char *root, int first, int last, int folds, int 
 scl_status scl_pairs_image_path(const char *root, const char *pattern, const char *name, int index, char *out,
                                 size_t size);
 
+/* The reference's test-time feature of n images [n, C, H, W] (normalised as scl_dataset_get does, at
+   the net's input size): each image's embedding followed by the embedding of its horizontal mirror,
+   out [n, 2·embed_dim] (with_mirror = 0: the embedding alone, out [n, embed_dim]), then each row
+   L2-normalised (a zero row stays zero). The cosine similarity of two faces is then the dot product
+   of their rows. Errors as scl_net_embed's, on the net's context (a NULL net: SCL_ERR_INVALID_ARGUMENT
+   with the message on scl_context_error(NULL)); out is untouched on failure. */
+scl_status scl_verify_features(scl_net net, const float *images, size_t n, int with_mirror, float *out);
+
 typedef struct {
   int folds;
   double accuracy[32];  /* per fold, on its held-out pairs */
