@@ -61,9 +61,10 @@ done
 step "run the examples on two images"
 export LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 for exe in "$work/embed_compare_pc" "$work/example/embed_compare"; do
-  ldd "$exe" | grep -q "$libdir/libspherecl.so" || die "$exe does not use the installed libspherecl: $(ldd "$exe")"
+  libs=$(ldd "$exe") # not piped into grep -q: its early exit would fail the pipe (pipefail)
+  [[ $libs == *"$libdir/libspherecl.so"* ]] || die "$exe does not use the installed libspherecl: $libs"
   out=$("$exe" "$work/model.scl" "$work/faces/p1/1.pgm" "$work/faces/p2/2.pgm") || die "$exe failed: $out"
-  printf '%s\n' "$out" | grep -Eq '^similarity: -?[01]\.[0-9]{4}$' || die "$exe printed: $out"
+  grep -Eq '^similarity: -?[01]\.[0-9]{4}$' <<<"$out" || die "$exe printed: $out"
   echo "  $(basename "$(dirname "$exe")")/$(basename "$exe"): $out"
 done
 "$work/embed_compare_pc" "$work/model.scl" "$work/faces/p1/1.pgm" "$work/nothing.pgm" 2>"$work/err" &&
