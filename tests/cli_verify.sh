@@ -58,6 +58,9 @@ check "the ROC file" \
    [ "$(wc -l <"$tmp/roc.csv")" -le $((npairs + 1)) ] && tail -n 1 "$tmp/roc.csv" | grep -Eq "^[-0-9.e]+,1,1$"'
 check "verify says it stored the threshold" 'grep -q "stored the threshold" "$tmp/verify.err"'
 
+"$app" verify --pixels --pairs "$tmp/pairs.txt" --root "$tmp/faces" >"$tmp/pix.out" 2>&1; rc=$?
+check "the raw-pixel baseline needs no model and ends with the accuracy line" \
+  '[ $rc -eq 0 ] && tail -n 1 "$tmp/pix.out" | grep -Eq "^accuracy: [01]\.[0-9]{4} ± [0-9]\.[0-9]{4}$"'
 "$app" verify --model "$tmp/model.scl" --pairs "$tmp/pairs.txt" --root "$tmp/faces" --pattern "%n/%i.pgm" \
   --no-store >"$tmp/verify2.out" 2>/dev/null
 check "--pattern finds the same images" '[ $? -eq 0 ] && cmp -s "$tmp/verify.out" "$tmp/verify2.out"'

@@ -1,7 +1,9 @@
 #include "cli_faces.h"
 
 #include "cli_common.h"
+#include "data/data_internal.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,4 +122,40 @@ scl_status cli_features(const char *cmd, scl_net net, const char *const *paths, 
   if (st != SCL_OK) cli_report(cmd, failed_on, st);
   free(images);
   return st;
+}
+
+/* ---- the raw-pixel baseline ---------------------------------------------------------------------- */
+
+scl_status cli_pixel_features(const char *cmd, const char *const *paths, size_t n, int with_mirror, size_t *dim,
+                              float **out) {
+  scl_image first;
+  scl_status st = n ? scl__image_decode(paths[0], &first) : SCL_ERR_INVALID_ARGUMENT;
+  if (st != SCL_OK) {
+    cli_report(cmd, NULL, st);
+    return st;
+  }
+  const int c = first.channels == 1 ? 1 : 3, h = first.height, w = first.width;
+  scl__image_free(&first);
+  const size_t img = (size_t)c * h * w, d = img * (with_mirror ? 2 : 1);
+  unsigned char *px = malloc(img);
+  float *f = malloc(n * d * sizeof *f);
+  if (!px || !f) st = SCL_ERR_OUT_OF_MEMORY;
+  for (size_t i = 0; st == SCL_OK && i < n; i++) {
+    if ((st = scl__image_load_planar(paths[i], c, h, w, px)) != SCL_OK) break;
+    float *row = f + i * d;
+    scl__pixels_normalise(px, c, h, w, 0, row);
+    if (with_mirror) scl__pixels_normalise(px, c, h, w, 1, row + img);
+    double norm = 0;
+    for (size_t k = 0; k < d; k++) norm += (double)row[k] * row[k];
+    for (size_t k = 0; norm > 0 && k < d; k++) row[k] = (float)(row[k] / sqrt(norm));
+  }
+  free(px);
+  if (st != SCL_OK) {
+    cli_report(cmd, NULL, st);
+    free(f);
+    return st;
+  }
+  *dim = d;
+  *out = f;
+  return SCL_OK;
 }

@@ -43,4 +43,9 @@ size_t cli_feature_dim(scl_net net, int with_mirror);
 scl_status cli_features(const char *cmd, scl_net net, const char *const *paths, size_t n, size_t batch,
                         int with_mirror, float *out);
 
+/* The raw-pixel baseline: each image's normalised pixels (followed by its mirror's when with_mirror),
+   L2-normalised, for the n files into a malloc'd *out [n, *dim]; every image must have the first's
+   size. On failure prints the error and returns its status. */
+scl_status cli_pixel_features(const char *cmd, const char *const *paths, size_t n, int with_mirror, size_t *dim,
+                              float **out);
 #endif

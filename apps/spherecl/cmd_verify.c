@@ -15,7 +15,7 @@
 static void usage(FILE *f) {
   fprintf(f,
           "usage: spherecl verify --model FILE --pairs FILE --root DIR [--pattern P] [--no-mirror] [--no-mean]\n"
-          "                       [--roc FILE.csv] [--batch B] [--device SELECTOR] [--no-store]\n"
+          "                       [--roc FILE.csv] [--batch B] [--device SELECTOR] [--no-store] [--pixels]\n"
           "Face verification by the SphereFace authors' LFW protocol: each image's feature is its embedding\n"
           "followed by its mirror's; per fold, the features are centred on the other folds' mean and scored\n"
           "by cosine, and the threshold is chosen on the other folds. Prints per fold the accuracy and the\n"
@@ -32,6 +32,8 @@ static void usage(FILE *f) {
           "  --batch B          images per forward pass (default %d)\n"
           "  --device SELECTOR  OpenCL device (see `spherecl devices`)\n"
           "  --no-store         do not store the threshold in the model\n"
+          "  --pixels           the raw-pixel baseline: each image's normalised pixels (and its mirror's) as\n"
+          "                     its feature, no model (--model not needed); the same protocol and pairs\n"
           "Unless --no-store, the threshold chosen on all pairs with plain cosine (the score `spherecl compare`\n"
           "uses) is stored in the model: this REWRITES the model file WITHOUT optimizer state, so run verify on\n"
           "final models, not on checkpoints you mean to resume.\n",
@@ -41,7 +43,7 @@ static void usage(FILE *f) {
 typedef struct {
   const char *model, *pairs, *root, *pattern, *roc, *device;
   long batch;
-  int no_mirror, no_mean, no_store;
+  int no_mirror, no_mean, no_store, pixels;
 } verify_opts;
 
 /* ---- the distinct images of the pairs ------------------------------------------------------------ */
@@ -193,7 +195,7 @@ static int score(const verify_opts *o, scl_net net, const pair_data *d, size_t n
   if (st != SCL_OK) return report_noctx(st);
   print_result(&r);
   if (o->roc && (st = scl_verify_write_roc(o->roc, d->scores, d->same, n)) != SCL_OK) return report_noctx(st);
-  return o->no_store ? 0 : store_threshold(o, net, d, n, dim, folds, &r);
+  return o->no_store || !net ? 0 : store_threshold(o, net, d, n, dim, folds, &r);
 }
 
 /* The features of every image, then the protocol over the pairs. */
@@ -213,12 +215,32 @@ static int evaluate(const verify_opts *o, scl_net net, const scl_pair *pairs, si
   return rc;
 }
 
+/* The raw-pixel baseline over the same pairs and protocol. */
+static int evaluate_pixels(const verify_opts *o, const scl_pair *pairs, size_t n, int folds, const image_set *s) {
+  float *feat = NULL;
+  size_t dim = 0;
+  pair_data d = {0};
+  int rc = 1;
+  if (cli_pixel_features("verify", (const char *const *)s->paths, s->count, !o->no_mirror, &dim, &feat) == SCL_OK &&
+      arrange(pairs, n, s, feat, dim, &d))
+    rc = score(o, NULL, &d, n, dim, folds);
+  pair_data_free(&d);
+  free(feat);
+  return rc;
+}
+
 static int run(const verify_opts *o, const scl_pair *pairs, size_t n, int folds) {
   image_set s;
   scl_context ctx = NULL;
   scl_net net = NULL;
   int rc = 1;
-  if (collect_images(o, pairs, n, &s) && !cli_open_model("verify", o->device, o->model, &ctx, &net)) {
+  if (o->pixels) {
+    if (collect_images(o, pairs, n, &s)) {
+      fprintf(stderr, "verifying %zu pairs (%d folds, %zu images) by raw-pixel cosine%s%s\n", n, folds, s.count,
+              o->no_mirror ? ", no mirror" : "", o->no_mean ? ", no mean subtraction" : "");
+      rc = evaluate_pixels(o, pairs, n, folds, &s);
+    }
+  } else if (collect_images(o, pairs, n, &s) && !cli_open_model("verify", o->device, o->model, &ctx, &net)) {
     fprintf(stderr, "verifying %zu pairs (%d folds, %zu images) with %s%s%s\n", n, folds, s.count, o->model,
             o->no_mirror ? ", no mirror" : "", o->no_mean ? ", no mean subtraction" : "");
     rc = evaluate(o, net, pairs, n, folds, &s);
@@ -237,11 +259,13 @@ int cmd_verify(int argc, char **argv) {
                              {"--roc", &o.roc, NULL},         {"--batch", &batch_s, NULL},
                              {"--device", &o.device, NULL},   {"--no-mirror", NULL, &o.no_mirror},
                              {"--no-mean", NULL, &o.no_mean}, {"--no-store", NULL, &o.no_store},
+                             {"--pixels", NULL, &o.pixels},
                              {NULL, NULL, NULL}};
   int rc = cli_parse_options("verify", argc, argv, opts, usage, &npos);
   if (rc != CLI_PARSED) return rc;
   if (npos) return cli_usage_error("verify", usage, "unexpected argument \"%s\"", argv[0]);
-  if (!o.model || !o.pairs || !o.root) return cli_usage_error("verify", usage, "--model, --pairs and --root are required");
+  if ((!o.model && !o.pixels) || !o.pairs || !o.root)
+    return cli_usage_error("verify", usage, "--model (or --pixels), --pairs and --root are required");
   o.batch = DEFAULT_BATCH;
   if (batch_s && (!cli_parse_long(batch_s, &o.batch) || o.batch < 1 || o.batch > 65536))
     return cli_usage_error("verify", usage, "--batch must be 1..65536, got \"%s\"", batch_s);
