@@ -5,10 +5,7 @@ set -u
 app=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/testkit/cli.sh"
 
 # Three "people", 6 images each, 12x10 grey PGM: a bright block whose position depends on the person,
 # plus a little deterministic noise.
@@ -65,5 +62,4 @@ for _ in $(seq 1 600); do grep -q "^iter" "$tmp/long.log" 2>/dev/null && break; 
 kill -INT $pid; wait $pid; rc=$?
 check "Ctrl-C exits 130 and writes a checkpoint" '[ $rc -eq 130 ] && [ -s "$tmp/long.scl.ckpt" ] && grep -q "resume with: .* --batch 6 --mirror on --resume" "$tmp/long.log"'
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

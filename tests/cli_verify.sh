@@ -6,10 +6,7 @@ set -u
 app=$1
 tmp=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { echo "ok   $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL $1"; fail=$((fail + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/testkit/cli.sh"
 
 # Six "people" s1..s6, five 12x10 grey PGM images each (1.pgm .. 5.pgm, AT&T's layout): a bright
 # block whose place depends on the person, plus a little deterministic noise.
@@ -160,5 +157,4 @@ check "... giving both sizes" 'grep -q "small.pgm is 2x3 (height x width), expec
 expect 1 "embed: an unwritable --out is an error" "$app" embed "${m[@]}" --out "$tmp/no/such/dir/x.csv" "$a"
 expect 1 "compare: a missing model is an error" "$app" compare --model "$tmp/nothing.scl" "$a" "$b"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish
