@@ -284,6 +284,31 @@ static void save_load(scl_context ctx) {
   free(t.proto);
 }
 
+/* Inference never changes the model: in Caffe mode the class weights are normalised in place only
+   by training, so a model saved after scl_net_logits is byte-identical to one saved before. */
+static void inference_is_read_only(scl_context ctx) {
+  const toy t = toy_make(4, 12, 10, 8);
+  scl_net_config cfg = tiny_config(4, 1, 12, 10, 4);
+  scl_net net = NULL;
+  TK_OK(ctx, scl_net_create(ctx, &cfg, &net));
+  TK_OK(ctx, train(net, &t, 3, 8, NULL));
+  const char *before = tmp_path("before"), *after = tmp_path("after");
+  TK_OK(ctx, scl_net_save(net, before, 0));
+  float x[2 * 120], logits[2 * 4], emb[2 * 8];
+  int y[2];
+  toy_batch(&t, 50, 2, x, y);
+  TK_OK(ctx, scl_net_logits(net, x, 2, logits));
+  TK_OK(ctx, scl_net_embed(net, x, 2, emb));
+  TK_OK(ctx, scl_net_save(net, after, 0));
+  size_t na = 0, nb = 0;
+  unsigned char *a = slurp(before, &na), *b = slurp(after, &nb);
+  TK_CHECK(na == nb && na > 0 && memcmp(a, b, na) == 0);
+  free(a), free(b);
+  unlink(before), unlink(after);
+  scl_net_release(net);
+  free(t.proto);
+}
+
 /* A run interrupted at iteration 4 and resumed from its checkpoint ends with exactly the weights of
    the uninterrupted run (same seed, same device): the saved models are byte-identical. */
 static void resume_is_exact(scl_context ctx) {
@@ -360,6 +385,7 @@ int main(int argc, char **argv) {
   const tk_case cases[] = {{"structure", structure},       {"bad_configs", bad_configs},
                            {"initialisation", initialisation}, {"learns", learns},
                            {"lr_schedule", lr_schedule},   {"save_load", save_load},
-                           {"resume_is_exact", resume_is_exact}, {"bad_steps", bad_steps}};
+                           {"resume_is_exact", resume_is_exact},
+                           {"inference_is_read_only", inference_is_read_only}, {"bad_steps", bad_steps}};
   return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

@@ -118,15 +118,16 @@ static float learning_rate(const scl_net_config *c, long iteration) {
   return lr;
 }
 
-/* The class weights the margin sees: in Caffe mode normalised in place (the reference does so before
-   every forward); in exact mode normalised into net->wn so normalisation is part of the graph. */
-static scl_status class_weights(scl_net net, scl_tensor *w_used) {
+/* The class weights the margin sees: in Caffe mode, for training, normalised in place (the reference
+   does so before every forward); in exact mode, and for inference in either mode, normalised into
+   net->wn (so normalisation is part of the graph, and inference never changes the model). */
+static scl_status class_weights(scl_net net, int training, scl_tensor *w_used) {
   scl_tensor w = net->params[net->class_w].value;
   if (net->cfg.margin.type == SCL_MARGIN_NONE) {
     *w_used = w; /* plain softmax: an ordinary inner-product layer, no normalisation */
     return SCL_OK;
   }
-  if (net->cfg.margin.grad == SCL_GRAD_CAFFE) {
+  if (training && net->cfg.margin.grad == SCL_GRAD_CAFFE) {
     *w_used = w;
     return scl_weightnorm_forward(net->ctx, w, w, NULL);
   }
@@ -173,7 +174,7 @@ scl_status scl_net_train_step(scl_net net, const float *images, const int *label
   scl_tensor w_used;
   float loss = 0;
   int correct = 0;
-  if ((st = scl__net_forward(net)) != SCL_OK || (st = class_weights(net, &w_used)) != SCL_OK ||
+  if ((st = scl__net_forward(net)) != SCL_OK || (st = class_weights(net, 1, &w_used)) != SCL_OK ||
       (st = scl_margin_forward(net->ctx, &mp, emb, w_used, net->labels, net->logits)) != SCL_OK ||
       (st = scl_softmax_xent(net->ctx, net->logits, net->labels, net->dlogits, &loss, &correct)) != SCL_OK)
     return st;
@@ -228,7 +229,7 @@ scl_status scl_net_logits(scl_net net, const float *images, size_t n, float *out
   if (!out) return scl__fail(net->ctx, SCL_ERR_INVALID_ARGUMENT, "scl_net_logits: out is NULL");
   scl_tensor w_used;
   if ((st = load_images(net, images, n)) != SCL_OK || (st = scl__net_forward(net)) != SCL_OK ||
-      (st = class_weights(net, &w_used)) != SCL_OK)
+      (st = class_weights(net, 0, &w_used)) != SCL_OK)
     return st;
   scl_tensor emb = net->acts[net->nacts - 1];
   if ((st = scl_linear_forward(net->ctx, emb, w_used, NULL, net->logits)) != SCL_OK ||
