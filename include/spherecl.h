@@ -274,8 +274,8 @@ typedef struct {
 } scl_train_stats;
 
 /* One SGD step on a host batch: images [n, C, H, W] already normalised ((p − 127.5)/128),
-   labels [n] in [0, num_classes). Non-finite loss: SCL_ERR_NUMERIC (weights left as before the step
-   is not guaranteed; reload a checkpoint). */
+   labels [n] in [0, num_classes). A non-finite loss is SCL_ERR_NUMERIC and the step is not applied,
+   but the weights that produced it are already unusable (diverged): lower lr, reload a checkpoint. */
 scl_status scl_net_train_step(scl_net net, const float *images, const int *labels, size_t n,
                               scl_train_stats *stats);
 /* Embeddings (fc5 outputs) of n images into out [n, embed_dim]. */
