@@ -157,7 +157,6 @@ scl_status scl__workspace(scl_context ctx, int slot, size_t bytes, cl_mem *out);
 
 /* ---- argument checks (check.c) -------------------------------------------------------------- */
 /* Each returns SCL_OK or fails with a message naming the op and the argument. */
-scl_status scl__check_ctx(scl_context ctx, const char *op);
 scl_status scl__check_tensor(scl_context ctx, const char *op, const char *name, scl_tensor t, scl_dtype dtype);
 /* t has exactly ndim dims equal to dims (a 0 in dims means "any"). */
 scl_status scl__check_shape(scl_context ctx, const char *op, const char *name, scl_tensor t, int ndim,

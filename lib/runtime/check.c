@@ -24,11 +24,6 @@ void scl__shape_string(scl_tensor t, char *buf, size_t size) {
   if (used < size) snprintf(buf + used, size - used, "]");
 }
 
-scl_status scl__check_ctx(scl_context ctx, const char *op) {
-  (void)op;
-  return ctx ? SCL_OK : SCL_ERR_INVALID_ARGUMENT;
-}
-
 scl_status scl__check_tensor(scl_context ctx, const char *op, const char *name, scl_tensor t, scl_dtype dtype) {
   if (!t) return scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT, "%s: %s is NULL", op, name);
   if (t->ctx != ctx) return scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT, "%s: %s belongs to another context", op, name);
