@@ -9,6 +9,7 @@
  *   5. Networks and training               scl_net_* (SphereFace-4/10/20/36/64, model files)
  *   6. Data                                scl_dataset_* (MNIST IDX, image folders), scl_image_load
  *   7. Face verification                   scl_pairs_*, scl_verify_* (the LFW 10-fold protocol)
+ *   8. Face alignment                      scl_align_* (landmarks → aligned crops), scl_landmarks_read
  *
  * Conventions that hold everywhere:
  *   - Every call returns scl_status (SCL_OK = 0). OpenCL and CLBlast codes pass through unchanged;
@@ -234,6 +235,19 @@ scl_status scl_sgd_update(scl_context ctx, const scl_sgd_params *p, scl_tensor w
 
 typedef struct scl_net_s *scl_net;
 
+/* What the network's input is, so that every user of a model file preprocesses images exactly as
+   its training did. A pixel value p (0..255) of channel c enters the net as (p − mean)·scale. */
+typedef enum { SCL_CHANNELS_RGB = 0, SCL_CHANNELS_BGR = 1 } scl_channel_order;
+typedef struct {
+  scl_channel_order order; /* of 3-channel input: RGB (spherecl's loaders) or BGR (Caffe/OpenCV models);
+                              ignored for 1-channel (grey) input */
+  float mean, scale;       /* 127.5 and 1/128: the reference's (p − 127.5)/128 */
+  int crop_height, crop_width; /* the stored (aligned) image the input is cut from: training takes a
+                                  random in_height×in_width window of it, inference its centre
+                                  (e.g. 116×100 around a 112×96 input: the reference's pad of 2).
+                                  0, 0: images are exactly the input size. */
+} scl_input_format;
+
 /* Everything that defines a network and how it is trained; saved whole in model files. */
 typedef struct {
   int depth;                       /* SphereFace-N: 4, 10, 20, 36 or 64 */
@@ -247,6 +261,7 @@ typedef struct {
   float lr_gamma;                  /* lr multiplier at each step: 0.1 */
   long lr_steps[4];                /* iterations where lr is multiplied by lr_gamma; 0 = unused */
   unsigned long long seed;         /* initialisation (and the trainer's shuffling) */
+  scl_input_format input;          /* RGB, 127.5, 1/128, no crop */
 } scl_net_config;
 
 /* SphereFace-20, 3×112×96 input, widths 64/128/256/512, 512-d embedding, 10572 classes (CASIA),
@@ -303,7 +318,7 @@ typedef struct scl_dataset_s *scl_dataset;
 /* MNIST: dir holds train-images-idx3-ubyte / train-labels-idx1-ubyte (train = 1) or the t10k-
    files (train = 0), raw or with .gz. Images are 1×28×28. */
 scl_status scl_dataset_open_mnist(const char *dir, int train, scl_dataset *ds);
-/* An image folder: one subfolder per identity (sorted by name → labels 0..), images PGM, PNG or
+/* An image folder: one subfolder per identity (sorted by name → labels 0..), images PGM, PPM, PNG or
    JPEG. All images must have one size; colour images are converted to the first image's channels.
    Images are decoded when fetched. first/last (1-based, inclusive; 0 = no limit) select a range of
    the sorted identities, e.g. 1..30 of AT&T's s1..s40 in natural order ("s2" before "s10"). */
@@ -320,9 +335,35 @@ const char *scl_dataset_class_name(scl_dataset ds, int label);
 scl_status scl_dataset_get(scl_dataset ds, const size_t *indices, size_t n, const unsigned char *mirror,
                            float *images, int *labels);
 
+/* Which identities of an image folder a dataset takes (all fields 0: every one). */
+typedef struct {
+  int first, last;          /* 1-based, inclusive range of the sorted identities; 0 = no limit */
+  int min_images;           /* identities with fewer images are left out (0, 1: none) */
+  const char *const *exclude; /* [nexclude] identity (folder) names left out, e.g. a held-out fold's */
+  size_t nexclude;
+} scl_folder_filter;
+/* scl_dataset_open_folder with a filter; labels are 0.. over the identities kept, in order.
+   Nothing left after filtering: SCL_ERR_FORMAT saying what removed them. */
+scl_status scl_dataset_open_folder_filtered(const char *root, const scl_folder_filter *filter, scl_dataset *ds);
+
+/* scl_dataset_get with a crop: each stored image (mirrored first when mirror[i]) is cut to the
+   window of height×width at row top[i], column left[i] (both >= 0, the window inside the image;
+   top/left NULL: centred, rounding down), so images is [n, C, height, width]. This is how the
+   trainer takes random crops of padded aligned faces. */
+scl_status scl_dataset_get_crops(scl_dataset ds, const size_t *indices, size_t n, const unsigned char *mirror,
+                                 const int *top, const int *left, int height, int width, float *images,
+                                 int *labels);
+
 /* Loads one image file (PGM/PNG/JPEG) as channels×height×width floats normalised as above;
    the file's size must match (else SCL_ERR_SHAPE), colour↔grey is converted. */
 scl_status scl_image_load(const char *path, int channels, int height, int width, float *out);
+/* Loads one image file as a network with this input expects it: the file must be the stored size
+   (fmt's crop, or height×width without one; else SCL_ERR_SHAPE naming both sizes); a colour file
+   for a grey net becomes grey (0.299 R + 0.587 G + 0.114 B), a grey file for a colour net is
+   SCL_ERR_SHAPE; the centre height×width window is cut (rounding down), channels are put in fmt's
+   order and values become (p − mean)·scale. out [channels, height, width]. */
+scl_status scl_image_load_input(const char *path, const scl_input_format *fmt, int channels, int height, int width,
+                                float *out);
 
 /* ============================================================================================= */
 /* 7. Face verification                                                                          */
@@ -346,6 +387,10 @@ scl_status scl_pairs_write(const char *path, const scl_pair *pairs, size_t npair
    per fold, per_fold same-person and per_fold different-person pairs, drawn without repeats by seed. */
 scl_status scl_pairs_make(const char *root, int first, int last, int folds, int per_fold, unsigned long long seed,
                           scl_pair **pairs, size_t *npairs);
+/* The distinct people (names) that appear in fold `fold` (0-based) of the pairs, for leaving them
+   out of training: *names is one malloc'd block (free(*names) frees all), sorted by strcmp.
+   fold outside 0..folds-1 of the pairs: SCL_ERR_INVALID_ARGUMENT. */
+scl_status scl_pairs_fold_people(const scl_pair *pairs, size_t npairs, int fold, char ***names, size_t *count);
 /* The file of image (name, index) under root. pattern NULL: tries the LFW layout
    root/name/name_%04d.{jpg,png,pgm} then root/name/%d.{pgm,png,jpg}; else a pattern with %n (name)
    and %i (index) or %4i (zero-padded to 4), e.g. "%n/%n_%4i.jpg" or "%n/%i.pgm". SCL_ERR_IO if absent. */
@@ -380,6 +425,40 @@ scl_status scl_verify_protocol(const float *fa, const float *fb, size_t dim, con
                                float *scores);
 /* Writes the ROC of scores/same as CSV "threshold,far,tar" (atomically). */
 scl_status scl_verify_write_roc(const char *path, const float *scores, const int *same, size_t n);
+
+/* ============================================================================================= */
+/* 8. Face alignment                                                                             */
+/* ============================================================================================= */
+
+/* The SphereFace reference points (left eye, right eye, nose tip, left and right mouth corner, as
+   seen in the image; x y pairs) for a width×height crop: the authors' points for 96×112 scaled by
+   width/96 and height/112, then shifted by pad, for a (width + 2·pad)×(height + 2·pad) crop (the
+   reference trains on 100×116 = 96×112 with pad 2). */
+scl_status scl_align_reference_points(int width, int height, int pad, float points[10]);
+
+/* The similarity transform (rotation, uniform scale, translation; never a reflection) that maps the
+   npoints >= 2 source points src onto dst (both x y pairs) with the least squared error, as the 2×3
+   matrix m = [a −b tx; b a ty] (dst ≈ m·[x y 1]ᵀ). All source points equal: SCL_ERR_INVALID_ARGUMENT. */
+scl_status scl_align_similarity(const float *src, const float *dst, int npoints, double m[6]);
+
+/* Warps src (interleaved bytes [src_height, src_width, channels], channels 1..4) into out
+   [out_height, out_width, channels]: out(x, y) = src(m⁻¹·(x, y)) by bilinear interpolation with pixel
+   centres at integer coordinates; source pixels outside the image count as 0 (as OpenCV's
+   warpAffine); values rounded to the nearest byte. */
+scl_status scl_align_warp(const unsigned char *src, int channels, int src_height, int src_width, const double m[6],
+                          int out_height, int out_width, unsigned char *out);
+
+/* One line of a landmark file: an image's path (relative to the image root) and its points. */
+#define SCL_MAX_LANDMARKS 68
+typedef struct {
+  char path[512];
+  int npoints;
+  float xy[2 * SCL_MAX_LANDMARKS]; /* x1 y1 x2 y2 ... in pixels of the image */
+} scl_landmarks;
+/* Reads a landmark file in LFW's format: per line "relative/path.jpg x1 y1 ... xN yN", separated by
+   spaces or tabs; blank lines skipped; the last line may lack its newline. Every line must have the
+   same N >= 2. *entries is malloc'd (free()). Errors are SCL_ERR_FORMAT "FILE:LINE: what". */
+scl_status scl_landmarks_read(const char *path, scl_landmarks **entries, size_t *count);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -67,6 +67,11 @@ static void bad_configs(scl_context ctx) {
   EXPECT_BAD(cfg.momentum = 1.0f, "momentum");
   EXPECT_BAD(cfg.lr = NAN, "lr");
   EXPECT_BAD((cfg.margin.type = SCL_MARGIN_COMBINED, cfg.margin.s = 0), "s > 0");
+  EXPECT_BAD(cfg.input.order = (scl_channel_order)3, "input.order");
+  EXPECT_BAD(cfg.input.scale = 0, "input.scale");
+  EXPECT_BAD(cfg.input.mean = INFINITY, "input.mean");
+  EXPECT_BAD((cfg.input.crop_height = 27, cfg.input.crop_width = 30), "input crop 27x30");
+  EXPECT_BAD((cfg.input.crop_height = 30, cfg.input.crop_width = 0), "input crop 30x0");
 #undef EXPECT_BAD
   TK_CHECK(net == (scl_net)(uintptr_t)1);
   TK_STATUS(ctx, scl_net_create(ctx, NULL, &net), SCL_ERR_INVALID_ARGUMENT);
@@ -248,6 +253,9 @@ static void save_load(scl_context ctx) {
   const toy t = toy_make(4, 12, 10, 5);
   scl_net_config cfg = tiny_config(10, 1, 12, 10, 4);
   cfg.margin.grad = SCL_GRAD_EXACT;
+  /* The input format travels with the model (stored images 14x12 around the 12x10 input). */
+  cfg.input.order = SCL_CHANNELS_BGR, cfg.input.mean = 100.0f, cfg.input.scale = 0.01f;
+  cfg.input.crop_height = 14, cfg.input.crop_width = 12;
   scl_net net = NULL, back = NULL;
   TK_OK(ctx, scl_net_create(ctx, &cfg, &net));
   TK_OK(ctx, train(net, &t, 5, 8, NULL));

@@ -9,6 +9,8 @@
 
 /* ---- images (image.c) ---------------------------------------------------------------------------- */
 
+#define SCL_IMAGE_MAX_SIDE 32768 /* larger images are refused before anything is allocated */
+
 /* A decoded image, pixels interleaved (row by row, channel fastest) as the file stores them. */
 typedef struct {
   int channels; /* 1 (grey) or 3 (RGB): alpha is dropped, palettes are expanded */
@@ -32,6 +34,14 @@ scl_status scl__image_load_planar(const char *path, int channels, int height, in
 
 /* out [c, h, w] = (p − 127.5) / 128 of planar bytes px [c, h, w], flipped along w when mirror. */
 void scl__pixels_normalise(const unsigned char *px, int channels, int height, int width, int mirror, float *out);
+/* out [c, height, width] = (p − mean)·scale of the window of planar bytes px [c, h, w] at (top, left)
+   (after flipping the whole image along w when mirror), channel c taken from source channel
+   order[c] (NULL: the same channel). The window must lie inside the image. */
+void scl__pixels_window(const unsigned char *px, int channels, int h, int w, int mirror, int top, int left, int height,
+                        int width, const int *order, float mean, float scale, float *out);
+/* Writes interleaved bytes [height, width, channels] (1 grey, 3 RGB) as a PNG, atomically.
+   SCL_ERR_UNSUPPORTED in a build without libpng. */
+scl_status scl__image_write_png(const char *path, const unsigned char *pixels, int channels, int height, int width);
 
 /* ---- MNIST IDX files (idx.c) --------------------------------------------------------------------- */
 
@@ -60,10 +70,14 @@ typedef struct {
 } scl_folder;
 
 /* Lists root's identity folders (natural order; hidden entries and folders without images skipped),
-   keeps identities first..last (1-based, inclusive, 0 = no limit) and their .pgm/.png/.jpg/.jpeg
+   keeps identities first..last (1-based, inclusive, 0 = no limit) and their .pgm/.ppm/.png/.jpg/.jpeg
    files (case-insensitive, hidden files skipped). Out-of-range first/last: SCL_ERR_INVALID_ARGUMENT;
    no identity with images: SCL_ERR_FORMAT; root unreadable: SCL_ERR_IO. */
 scl_status scl__folder_scan(const char *root, int first, int last, scl_folder *out);
 void scl__folder_free(scl_folder *f);
+/* Leaves out of f the identities named in exclude and those with fewer than min_images images (the
+   kept ones stay in order). None left: SCL_ERR_FORMAT saying how many each rule removed. */
+scl_status scl__folder_filter(const char *root, int min_images, const char *const *exclude, size_t nexclude,
+                              scl_folder *f);
 
 #endif

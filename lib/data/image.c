@@ -24,7 +24,6 @@
 
 /* Sides above this, or more bytes than SCL_IMAGE_MAX_BYTES, are refused before any allocation:
    a corrupt header must not make us allocate gigabytes. */
-#define SCL_IMAGE_MAX_SIDE 32768
 #define SCL_IMAGE_MAX_BYTES ((size_t)1 << 28)
 /* Whole files are read into memory; no face image comes near this. */
 #define SCL_IMAGE_MAX_FILE ((size_t)1 << 30)
@@ -380,12 +379,7 @@ scl_status scl__image_load_planar(const char *path, int channels, int height, in
 }
 
 void scl__pixels_normalise(const unsigned char *px, int channels, int height, int width, int mirror, float *out) {
-  size_t w = (size_t)width, rows = (size_t)channels * (size_t)height;
-  for (size_t r = 0; r < rows; r++) {
-    const unsigned char *src = px + r * w;
-    float *dst = out + r * w;
-    for (size_t x = 0; x < w; x++) dst[x] = ((float)src[mirror ? w - 1 - x : x] - 127.5f) / 128.0f;
-  }
+  scl__pixels_window(px, channels, height, width, mirror, 0, 0, height, width, NULL, 127.5f, 1.0f / 128.0f, out);
 }
 
 scl_status scl_image_load(const char *path, int channels, int height, int width, float *out) {

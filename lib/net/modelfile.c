@@ -1,13 +1,14 @@
 /* Model files: the container behind scl_net_save / scl_net_load.
  *
- * Format version 1. Every number is little-endian whatever the host; floats are their IEEE-754
+ * Format version 2 (version 1, without the input block, is still read: its input is RGB,
+ * (p − 127.5)/128, no crop). Every number is little-endian whatever the host; floats are their IEEE-754
  * binary32 bit patterns (NaN payloads kept); nothing is written as a raw struct.
  *
  *   offset  size  field
  *   0       8     magic "SPHERECL" (ASCII, no terminator)
- *   8       4     u32 format version (1)
- *   12      4     u32 header length in bytes (164 for version 1): the fields below, up to the tensors
- *   16      164   header:
+ *   8       4     u32 format version (2)
+ *   12      4     u32 header length in bytes (184; 164 in version 1): the fields below, up to the tensors
+ *   16      184   header:
  *                   scl_net_config, field by field in declaration order:
  *                     i32 depth, i32 in_channels, i32 in_height, i32 in_width, i32 widths[0..3],
  *                     i32 embed_dim, i32 num_classes,
@@ -21,7 +22,9 @@
  *                   u32 has_optimizer (0 or 1: a checkpoint, whose momentum histories are ordinary
  *                       tensors named "history/...")
  *                   u32 tensor count
- *   180     ...   the tensors, one after another:
+ *                   input (version 2 on): i32 channel order (0 RGB, 1 BGR), f32 mean, f32 scale,
+ *                       i32 crop_height, i32 crop_width                              (20 bytes)
+ *   200     ...   the tensors, one after another (at 180 in version 1):
  *                   u16 name length L (1..63), then L bytes of name (no NUL inside, none after)
  *                   u32 ndim (1..4), then ndim × u64 dims (each >= 1, outermost first)
  *                   dims[0]·…·dims[ndim-1] × f32 values, row-major
@@ -51,6 +54,7 @@
 #define MF_MAGIC "SPHERECL"
 #define MF_PREFIX 16          /* magic, version, header length */
 #define MF_HEADER_V1 164      /* bytes of the version-1 header */
+#define MF_HEADER_V2 184      /* bytes of the version-2 header: version 1's and the input block */
 #define MF_MIN_TENSOR 19      /* smallest tensor record: u16 + 1 name byte + u32 + u64 + f32 */
 #define MF_CHUNK_FLOATS 16384 /* floats converted per chunk when writing */
 
@@ -119,7 +123,7 @@ typedef struct {
   uint32_t has_optimizer, ntensors;
 } mf_header;
 
-static void header_fields(hdr_codec *c, mf_header *h) {
+static void header_fields(hdr_codec *c, mf_header *h, uint32_t version) {
   scl_net_config *k = &h->cfg;
   int type = (int)k->margin.type, grad = (int)k->margin.grad;
   hc_i32(c, &k->depth);
@@ -139,7 +143,18 @@ static void header_fields(hdr_codec *c, mf_header *h) {
   hc_f32(c, &h->threshold);
   hc_u32(c, &h->has_optimizer);
   hc_u32(c, &h->ntensors);
+  scl_input_format *in = &k->input;
+  if (version < 2) {
+    if (c->reading) in->order = SCL_CHANNELS_RGB, in->mean = 127.5f, in->scale = 1.0f / 128.0f;
+    return;
+  }
+  int order = (int)in->order;
+  hc_i32(c, &order), hc_f32(c, &in->mean), hc_f32(c, &in->scale);
+  hc_i32(c, &in->crop_height), hc_i32(c, &in->crop_width);
+  in->order = (scl_channel_order)order;
 }
+
+static uint32_t header_length(uint32_t version) { return version < 2 ? MF_HEADER_V1 : MF_HEADER_V2; }
 
 /* ---- saving -------------------------------------------------------------------------------------- */
 
@@ -215,13 +230,13 @@ static scl_status check_model(const char *path, const scl_mf_model *m) {
 /* Writes the whole file to f; returns 0 or the errno of the first failure. */
 static int write_model(FILE *f, const scl_mf_model *m) {
   mf_writer w = {f, crc32(0L, Z_NULL, 0), 0};
-  unsigned char prefix[MF_PREFIX], header[MF_HEADER_V1];
+  unsigned char prefix[MF_PREFIX], header[MF_HEADER_V2];
   memcpy(prefix, MF_MAGIC, 8);
   put_u32(prefix + 8, SCL_MF_VERSION);
-  put_u32(prefix + 12, MF_HEADER_V1);
+  put_u32(prefix + 12, MF_HEADER_V2);
   mf_header h = {m->config, m->iteration, m->threshold, m->has_optimizer ? 1u : 0u, (uint32_t)m->ntensors};
   hdr_codec c = {header, 0, 0, NULL};
-  header_fields(&c, &h);
+  header_fields(&c, &h, SCL_MF_VERSION);
   w_bytes(&w, prefix, sizeof prefix);
   w_bytes(&w, header, sizeof header);
   for (size_t i = 0; i < m->ntensors; i++) w_tensor(&w, &m->tensors[i]);
@@ -301,7 +316,7 @@ static scl_status check_crc(mf_reader *r) {
 }
 
 /* Magic and version: what kind of file this is, before trusting anything else. */
-static scl_status check_prefix(mf_reader *r, uint64_t size, uint32_t *header_len) {
+static scl_status check_prefix(mf_reader *r, uint64_t size, uint32_t *version_out, uint32_t *header_len) {
   unsigned char p[MF_PREFIX];
   size_t n = size < MF_PREFIX ? (size_t)size : MF_PREFIX;
   if (fread(p, 1, n, r->f) != n)
@@ -322,19 +337,20 @@ static scl_status check_prefix(mf_reader *r, uint64_t size, uint32_t *header_len
     return scl__fail_noctx(SCL_ERR_FORMAT, "model file %s is truncated: %llu bytes, less than a header", r->path,
                            (unsigned long long)size);
   *header_len = get_u32(p + 12);
+  *version_out = version;
   return SCL_OK;
 }
 
-static scl_status read_header(mf_reader *r, uint32_t header_len, mf_header *h) {
-  if (header_len != MF_HEADER_V1)
-    return scl__fail_noctx(SCL_ERR_FORMAT, "model file %s: header length %u, format %d has %d", r->path,
-                           (unsigned)header_len, SCL_MF_VERSION, MF_HEADER_V1);
-  unsigned char buf[MF_HEADER_V1];
-  scl_status st = r_bytes(r, buf, sizeof buf, "the header");
+static scl_status read_header(mf_reader *r, uint32_t version, uint32_t header_len, mf_header *h) {
+  if (header_len != header_length(version))
+    return scl__fail_noctx(SCL_ERR_FORMAT, "model file %s: header length %u, format %u has %u", r->path,
+                           (unsigned)header_len, (unsigned)version, (unsigned)header_length(version));
+  unsigned char buf[MF_HEADER_V2];
+  scl_status st = r_bytes(r, buf, header_len, "the header");
   if (st != SCL_OK) return st;
   memset(h, 0, sizeof *h);
   hdr_codec c = {buf, 0, 1, NULL};
-  header_fields(&c, h);
+  header_fields(&c, h, version);
   if (c.bad)
     return scl__fail_noctx(SCL_ERR_FORMAT, "model file %s: %s does not fit this platform's long", r->path, c.bad);
   if (h->has_optimizer > 1)
@@ -406,13 +422,13 @@ static scl_status load_open(mf_reader *r, scl_mf_model *m) {
   if (fstat(fileno(r->f), &sb) != 0 || !S_ISREG(sb.st_mode))
     return scl__fail_noctx(SCL_ERR_IO, "cannot read model file %s: not a regular file", r->path);
   uint64_t size = (uint64_t)sb.st_size;
-  uint32_t header_len = 0;
-  scl_status st = check_prefix(r, size, &header_len);
+  uint32_t header_len = 0, version = 0;
+  scl_status st = check_prefix(r, size, &version, &header_len);
   if (st != SCL_OK) return st;
   r->end = size - 4;
   if ((st = check_crc(r)) != SCL_OK) return st;
   mf_header h;
-  if ((st = read_header(r, header_len, &h)) != SCL_OK) return st;
+  if ((st = read_header(r, version, header_len, &h)) != SCL_OK) return st;
   scl_mf_model out = {h.cfg, h.iteration, h.threshold, (int)h.has_optimizer, 0, NULL};
   out.tensors = calloc(h.ntensors ? h.ntensors : 1, sizeof *out.tensors);
   if (!out.tensors) return scl__fail_noctx(SCL_ERR_OUT_OF_MEMORY, "loading model file %s: out of host memory", r->path);

@@ -23,6 +23,8 @@ void scl_net_config_default(scl_net_config *cfg) {
   cfg->lr_gamma = 0.1f;
   cfg->lr_steps[0] = 16000, cfg->lr_steps[1] = 24000;
   cfg->seed = 1;
+  cfg->input.order = SCL_CHANNELS_RGB;
+  cfg->input.mean = 127.5f, cfg->input.scale = 1.0f / 128.0f;
 }
 
 /* Residual units per stage (SPEC §6). */
@@ -50,6 +52,15 @@ scl_status scl__net_check_config(const scl_net_config *c, char *why, size_t size
     if (c->widths[i] < 1 || c->widths[i] > 65536) BAD("widths[%d] = %d is outside 1..65536", i, c->widths[i]);
   if (c->embed_dim < 1 || c->embed_dim > 65536) BAD("embed_dim %d is outside 1..65536", c->embed_dim);
   if (c->num_classes < 2 || c->num_classes > 10000000) BAD("num_classes %d is outside 2..10^7", c->num_classes);
+  const scl_input_format *in = &c->input;
+  if (in->order != SCL_CHANNELS_RGB && in->order != SCL_CHANNELS_BGR) BAD("input.order %d is unknown", (int)in->order);
+  if (!isfinite(in->mean) || !isfinite(in->scale) || in->scale == 0)
+    BAD("input.mean %g and input.scale %g must be finite, scale non-zero", (double)in->mean, (double)in->scale);
+  if ((in->crop_height || in->crop_width) &&
+      (in->crop_height < c->in_height || in->crop_width < c->in_width || in->crop_height > 16384 ||
+       in->crop_width > 16384))
+    BAD("input crop %dx%d must be 0x0 or at least the input size %dx%d (and at most 16384)", in->crop_height,
+        in->crop_width, c->in_height, c->in_width);
   const scl_margin_params *m = &c->margin;
   if (m->type != SCL_MARGIN_NONE && m->type != SCL_MARGIN_ASOFTMAX && m->type != SCL_MARGIN_COMBINED)
     BAD("margin.type %d is unknown", (int)m->type);
