@@ -460,10 +460,83 @@ static void image_paths(scl_context ctx) {
   remove_tree(root);
 }
 
+/* ---- the people of a fold (what `train --holdout` leaves out) -------------------------------------- */
+
+static scl_pair mk(const char *a, const char *b, int fold) {
+  scl_pair p;
+  memset(&p, 0, sizeof p);
+  snprintf(p.name_a, sizeof p.name_a, "%s", a);
+  snprintf(p.name_b, sizeof p.name_b, "%s", b);
+  p.index_a = 1, p.index_b = 2, p.same = !strcmp(a, b), p.fold = fold;
+  return p;
+}
+
+static void fold_people(scl_context ctx) {
+  (void)ctx;
+  const scl_pair pairs[] = {mk("Zed", "Zed", 0), mk("Amy", "Amy", 0), mk("Zed", "Bo", 0), mk("Cat", "Amy", 0),
+                            mk("Dan", "Dan", 1), mk("Eve", "Fay", 1), mk("Dan", "Gus", 1),
+                            mk("Hal", "Hal", 2), mk("Ivy", "Hal", 2)};
+  char **names = NULL;
+  size_t n = 0;
+  TK_OK(NULL, scl_pairs_fold_people(pairs, 9, 0, &names, &n));
+  const char *want0[] = {"Amy", "Bo", "Cat", "Zed"};
+  TK_CHECK_MSG(n == 4, "fold 1 has %zu people", n);
+  for (size_t i = 0; i < n && i < 4; i++) TK_CHECK_MSG(!strcmp(names[i], want0[i]), "%zu: %s", i, names[i]);
+  TK_CHECK(names[n] == NULL);
+  free(names);
+  TK_OK(NULL, scl_pairs_fold_people(pairs, 9, 1, &names, &n));
+  const char *want1[] = {"Dan", "Eve", "Fay", "Gus"};
+  TK_CHECK(n == 4);
+  for (size_t i = 0; i < n && i < 4; i++) TK_CHECK_MSG(!strcmp(names[i], want1[i]), "%zu: %s", i, names[i]);
+  free(names);
+  names = (char **)1;
+  TK_EXPECT_FAIL(scl_pairs_fold_people(pairs, 9, 3, &names, &n), SCL_ERR_INVALID_ARGUMENT,
+                 "fold 4 is out of range: the pairs have folds 1..3");
+  TK_EXPECT_FAIL(scl_pairs_fold_people(pairs, 9, -1, &names, &n), SCL_ERR_INVALID_ARGUMENT, "fold 0");
+  TK_CHECK(names == (char **)1);
+
+  /* LFW View 2: every person of fold K is one that no other fold names, and every name of fold K's
+     pairs is in the list (checked by a plain scan of the pairs, not by the sorted list's method). */
+  const char *data = tk_shared_data();
+  char path[1024];
+  scl_pair *lfw = NULL;
+  size_t np = 0;
+  int folds = 0;
+  if (!data) {
+    printf("  (LFW part skipped: no ../shared/data)\n");
+    return;
+  }
+  snprintf(path, sizeof path, "%s/lfw/pairs.txt", data);
+  if (scl_pairs_read(path, &lfw, &np, &folds) != SCL_OK) {
+    printf("  (LFW part skipped: %s)\n", scl_context_error(NULL));
+    return;
+  }
+  TK_CHECK(folds == 10 && np == 6000);
+  for (int k = 0; k < 2; k++) {
+    TK_OK(NULL, scl_pairs_fold_people(lfw, np, k, &names, &n));
+    size_t in_fold = 0, elsewhere = 0;
+    for (size_t i = 0; i < np; i++) {
+      const char *ab[2] = {lfw[i].name_a, lfw[i].name_b};
+      for (int s = 0; s < 2; s++) {
+        int found = 0;
+        for (size_t j = 0; j < n && !found; j++) found = !strcmp(names[j], ab[s]);
+        if (lfw[i].fold == k) in_fold += !found; /* must all be found */
+        else elsewhere += found;                 /* must none be found */
+      }
+    }
+    TK_CHECK_MSG(in_fold == 0 && elsewhere == 0 && n > 300,
+                 "fold %d: %zu people; %zu of its names missing, %zu names of other folds listed", k + 1, n, in_fold,
+                 elsewhere);
+    free(names);
+  }
+  free(lfw);
+}
+
 int main(int argc, char **argv) {
   const tk_case cases[] = {{"pairs_round_trip", pairs_round_trip},   {"pairs_read_tolerant", pairs_read_tolerant},
                            {"pairs_read_errors", pairs_read_errors}, {"pairs_write_errors", pairs_write_errors},
                            {"make_synthetic", make_synthetic},       {"make_lfw_style", make_lfw_style},
-                           {"make_att", make_att},                   {"image_paths", image_paths}};
+                           {"make_att", make_att},                   {"image_paths", image_paths},
+                           {"fold_people", fold_people}};
   return tk_main(argc, argv, cases, sizeof cases / sizeof *cases);
 }

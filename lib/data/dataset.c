@@ -86,12 +86,19 @@ static scl_status index_folder(scl_dataset ds) {
   return SCL_OK;
 }
 
-scl_status scl_dataset_open_folder(const char *root, int first, int last, scl_dataset *out) {
+scl_status scl_dataset_open_folder_filtered(const char *root, const scl_folder_filter *filter, scl_dataset *out) {
   if (!root || !out)
     return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, "scl_dataset_open_folder: %s is NULL", !root ? "root" : "ds");
+  static const scl_folder_filter none = {0, 0, 0, NULL, 0};
+  if (!filter) filter = &none;
+  if (filter->min_images < 0)
+    return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, "image folder %s: min_images %d is negative", root,
+                           filter->min_images);
   scl_dataset ds = dataset_new();
   if (!ds) return SCL_ERR_OUT_OF_MEMORY;
-  scl_status st = scl__folder_scan(root, first, last, &ds->folder);
+  scl_status st = scl__folder_scan(root, filter->first, filter->last, &ds->folder);
+  if (st == SCL_OK && (filter->min_images > 1 || filter->nexclude))
+    st = scl__folder_filter(root, filter->min_images, filter->exclude, filter->nexclude, &ds->folder);
   if (st == SCL_OK && ds->folder.nclasses > (size_t)0x7fffffff)
     st = scl__fail_noctx(SCL_ERR_UNSUPPORTED, "image folder %s has more identities than an int holds", root);
   if (st == SCL_OK) st = index_folder(ds);
@@ -112,6 +119,11 @@ scl_status scl_dataset_open_folder(const char *root, int first, int last, scl_da
   }
   *out = ds;
   return SCL_OK;
+}
+
+scl_status scl_dataset_open_folder(const char *root, int first, int last, scl_dataset *out) {
+  scl_folder_filter f = {first, last, 0, NULL, 0};
+  return scl_dataset_open_folder_filtered(root, &f, out);
 }
 
 size_t scl_dataset_size(scl_dataset ds) { return ds ? ds->count : 0; }
@@ -138,18 +150,28 @@ static scl_status sample_bytes(scl_dataset ds, size_t i, size_t sample, unsigned
   return scl__image_load_planar(ds->paths[i], ds->channels, ds->height, ds->width, out);
 }
 
-scl_status scl_dataset_get(scl_dataset ds, const size_t *indices, size_t n, const unsigned char *mirror, float *images,
-                           int *labels) {
+scl_status scl_dataset_get_crops(scl_dataset ds, const size_t *indices, size_t n, const unsigned char *mirror,
+                                 const int *top, const int *left, int height, int width, float *images,
+                                 int *labels) {
   if (!ds) return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, "scl_dataset_get: ds is NULL");
   if (n == 0) return SCL_OK;
   if (!indices) return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, "scl_dataset_get: indices is NULL");
-  for (size_t k = 0; k < n; k++)
+  if (height < 1 || width < 1 || height > ds->height || width > ds->width)
+    return scl__fail_noctx(SCL_ERR_SHAPE, "scl_dataset_get: a %dx%d crop of %dx%d images (height x width)", height,
+                           width, ds->height, ds->width);
+  for (size_t k = 0; k < n; k++) {
     if (indices[k] >= ds->count)
       return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT,
                              "scl_dataset_get: indices[%zu] = %zu, the dataset has %zu samples", k, indices[k],
                              ds->count);
+    if ((top && (top[k] < 0 || top[k] > ds->height - height)) || (left && (left[k] < 0 || left[k] > ds->width - width)))
+      return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT,
+                             "scl_dataset_get: crop %zu at row %d, column %d leaves the %dx%d image", k,
+                             top ? top[k] : 0, left ? left[k] : 0, ds->height, ds->width);
+  }
   if (images) {
     size_t sample = (size_t)ds->channels * (size_t)ds->height * (size_t)ds->width;
+    size_t out_sample = (size_t)ds->channels * (size_t)height * (size_t)width;
     if (n > ((size_t)-1) / sample)
       return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, "scl_dataset_get: a batch of %zu samples is too large", n);
     unsigned char *staging = malloc(n * sample);
@@ -163,11 +185,18 @@ scl_status scl_dataset_get(scl_dataset ds, const size_t *indices, size_t n, cons
       }
     }
     for (size_t k = 0; k < n; k++)
-      scl__pixels_normalise(staging + k * sample, ds->channels, ds->height, ds->width, mirror && mirror[k],
-                            images + k * sample);
+      scl__pixels_window(staging + k * sample, ds->channels, ds->height, ds->width, mirror && mirror[k],
+                         top ? top[k] : (ds->height - height) / 2, left ? left[k] : (ds->width - width) / 2, height,
+                         width, NULL, 127.5f, 1.0f / 128.0f, images + k * out_sample);
     free(staging);
   }
   if (labels)
     for (size_t k = 0; k < n; k++) labels[k] = ds->labels[indices[k]];
   return SCL_OK;
+}
+
+scl_status scl_dataset_get(scl_dataset ds, const size_t *indices, size_t n, const unsigned char *mirror, float *images,
+                           int *labels) {
+  if (!ds) return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, "scl_dataset_get: ds is NULL");
+  return scl_dataset_get_crops(ds, indices, n, mirror, NULL, NULL, ds->height, ds->width, images, labels);
 }

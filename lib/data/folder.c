@@ -1,5 +1,5 @@
 /* Image folders: root/<identity>/<image>, identities and images both in natural order ("s2" before
-   "s10"). Hidden entries (".*") are skipped, files other than .pgm/.png/.jpg/.jpeg are ignored, and
+   "s10"). Hidden entries (".*") are skipped, files other than .pgm/.ppm/.png/.jpg/.jpeg are ignored, and
    identity folders without images get no label. Only names are listed here; images are decoded by
    the dataset when fetched. */
 #include "data/data_internal.h"
@@ -83,7 +83,7 @@ static char *join(const char *dir, const char *name) {
 }
 
 static int has_image_extension(const char *name) {
-  static const char *const exts[] = {".pgm", ".png", ".jpg", ".jpeg"};
+  static const char *const exts[] = {".pgm", ".ppm", ".png", ".jpg", ".jpeg"};
   size_t n = strlen(name);
   for (size_t i = 0; i < sizeof exts / sizeof *exts; i++) {
     size_t e = strlen(exts[i]);
@@ -187,12 +187,65 @@ scl_status scl__folder_scan(const char *root, int first, int last, scl_folder *o
   list_free(&dirs);
   if (st == SCL_OK && f.nclasses == 0)
     st = scl__fail_noctx(SCL_ERR_FORMAT,
-                         "image folder %s has no identity folders with images (.pgm, .png, .jpg, .jpeg) in them", root);
+                         "image folder %s has no identity folders with images (.pgm, .ppm, .png, .jpg, .jpeg) in them", root);
   if (st == SCL_OK) st = select_range(root, first, last, &f);
   if (st != SCL_OK) {
     scl__folder_free(&f);
     return st;
   }
   *out = f;
+  return SCL_OK;
+}
+
+/* ---- filters ----------------------------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+scl_status scl__folder_filter(const char *root, int min_images, const char *const *exclude, size_t nexclude,
+                              scl_folder *f) {
+  if (nexclude && !exclude)
+    return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, "image folder %s: %zu names to exclude but the list is NULL",
+                           root, nexclude);
+  const char **sorted = NULL;
+  if (nexclude) {
+    sorted = malloc(nexclude * sizeof *sorted);
+    if (!sorted) return scl__fail_noctx(SCL_ERR_OUT_OF_MEMORY, "out of host memory filtering %s", root);
+    for (size_t i = 0; i < nexclude; i++) {
+      if (!exclude[i]) {
+        free(sorted);
+        return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, "image folder %s: excluded name %zu is NULL", root, i);
+      }
+      sorted[i] = exclude[i];
+    }
+    qsort(sorted, nexclude, sizeof *sorted, cmp_str);
+  }
+  size_t kept = 0, too_few = 0, excluded = 0, before = f->nclasses;
+  scl_folder drop = {NULL, 0, 0};
+  drop.classes = calloc(f->nclasses ? f->nclasses : 1, sizeof *drop.classes);
+  if (!drop.classes) {
+    free(sorted);
+    return scl__fail_noctx(SCL_ERR_OUT_OF_MEMORY, "out of host memory filtering %s", root);
+  }
+  f->nfiles = 0;
+  for (size_t i = 0; i < f->nclasses; i++) {
+    scl_folder_class c = f->classes[i];
+    int out = 0;
+    if (sorted && bsearch(&c.name, sorted, nexclude, sizeof *sorted, cmp_str)) out = 1, excluded++;
+    else if (min_images > 1 && c.nfiles < (size_t)min_images) out = 1, too_few++;
+    if (out) {
+      drop.classes[drop.nclasses++] = c;
+    } else {
+      f->classes[kept++] = c;
+      f->nfiles += c.nfiles;
+    }
+  }
+  f->nclasses = kept;
+  scl__folder_free(&drop);
+  free(sorted);
+  if (kept == 0)
+    return scl__fail_noctx(SCL_ERR_FORMAT,
+                           "image folder %s: none of its %zu identities is left (%zu excluded by name, %zu with fewer "
+                           "than %d images)",
+                           root, before, excluded, too_few, min_images);
   return SCL_OK;
 }
