@@ -60,6 +60,6 @@ check "eval of a truncated model fails with a format error" '[ $rc -eq 1 ] && gr
 pid=$!
 for _ in $(seq 1 600); do grep -q "^iter" "$tmp/long.log" 2>/dev/null && break; sleep 0.1; done
 kill -INT $pid; wait $pid; rc=$?
-check "Ctrl-C exits 130 and writes a checkpoint" '[ $rc -eq 130 ] && [ -s "$tmp/long.scl.ckpt" ] && grep -q "resume with: .* --batch 6 --mirror on --resume" "$tmp/long.log"'
+check "Ctrl-C exits 130 and writes a checkpoint" '[ $rc -eq 130 ] && [ -s "$tmp/long.scl.ckpt" ] && grep -q "resume with: spherecl train --data .* --batch 6 .*--iters 100000 --out .*long.scl --resume .*long.scl.ckpt$" "$tmp/long.log"'
 
 finish

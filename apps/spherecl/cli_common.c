@@ -42,6 +42,18 @@ int cli_parse_floats(const char *s, float *out, int max) {
   return n;
 }
 
+int cli_parse_size(const char *s, int *width, int *height) {
+  char *end;
+  errno = 0;
+  long a = strtol(s, &end, 10);
+  if (end == s || (*end != 'x' && *end != 'X')) return 0;
+  const char *t = end + 1;
+  long b = strtol(t, &end, 10);
+  if (end == t || *end || errno || a < 1 || b < 1 || a > 16384 || b > 16384) return 0;
+  *width = (int)a, *height = (int)b;
+  return 1;
+}
+
 int cli_parse_range(const char *s, int *first, int *last) {
   const char *dots = s ? strstr(s, "..") : NULL;
   if (!dots) return 0;
@@ -117,10 +129,11 @@ static int exists(const char *dir, const char *name) {
   return stat(path, &sb) == 0;
 }
 
-scl_status cli_open_dataset(const char *path, int split, int first, int last, scl_dataset *ds, int *is_mnist) {
+scl_status cli_open_dataset(const char *path, int split, const scl_folder_filter *filter, scl_dataset *ds,
+                            int *is_mnist) {
   *is_mnist = exists(path, "train-images-idx3-ubyte") || exists(path, "t10k-images-idx3-ubyte");
   if (*is_mnist) return scl_dataset_open_mnist(path, split, ds);
-  return scl_dataset_open_folder(path, first, last, ds);
+  return scl_dataset_open_folder_filtered(path, filter, ds);
 }
 
 int cli_isatty_stderr(void) { return isatty(fileno(stderr)); }

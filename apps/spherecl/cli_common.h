@@ -11,6 +11,8 @@ int cli_parse_long(const char *s, long *out);
 int cli_parse_float(const char *s, float *out);
 /* "a,b,c" into up to max floats; returns the count or -1 on junk. */
 int cli_parse_floats(const char *s, float *out, int max);
+/* "WxH" with both in 1..16384. */
+int cli_parse_size(const char *s, int *width, int *height);
 /* "FIRST..LAST" (1-based, inclusive). */
 int cli_parse_range(const char *s, int *first, int *last);
 
@@ -24,9 +26,11 @@ scl_context cli_context(const char *cmd, const char *selector);
 /* Prints "spherecl CMD: <status>: <message>" for a failed call on ctx (NULL: the thread message). */
 void cli_report(const char *cmd, scl_context ctx, scl_status st);
 
-/* Opens PATH as MNIST (if it holds train-images-idx3-ubyte[.gz]) or as an image folder.
+/* Opens PATH as MNIST (if it holds train-images-idx3-ubyte[.gz]) or as an image folder with the
+   filter (NULL: every identity; MNIST ignores it).
    split: 1 = training part, 0 = test part (MNIST t10k; folders: the same folder). */
-scl_status cli_open_dataset(const char *path, int split, int first, int last, scl_dataset *ds, int *is_mnist);
+scl_status cli_open_dataset(const char *path, int split, const scl_folder_filter *filter, scl_dataset *ds,
+                            int *is_mnist);
 
 /* Whether stdout/stderr is a terminal (progress lines then redraw in place). */
 int cli_isatty_stderr(void);

@@ -88,14 +88,16 @@ static size_t image_floats(scl_net net) {
   return (size_t)cfg->in_channels * (size_t)cfg->in_height * (size_t)cfg->in_width;
 }
 
-/* Loads the n image files at the model's C×H×W into images [n, C, H, W] (normalised); a failure's
-   message, naming the file, is the thread's (scl_context_error(NULL)). */
+/* Loads the n image files as the model's input says (stored size, centre crop, channel order,
+   normalisation) into images [n, C, H, W]; a failure's message, naming the file, is the thread's
+   (scl_context_error(NULL)). */
 static scl_status load_images(scl_net net, const char *const *paths, size_t n, float *images) {
   const scl_net_config *cfg = scl_net_get_config(net);
   const size_t img = image_floats(net);
   scl_status st = SCL_OK;
   for (size_t i = 0; i < n && st == SCL_OK; i++)
-    st = scl_image_load(paths[i], cfg->in_channels, cfg->in_height, cfg->in_width, images + i * img);
+    st = scl_image_load_input(paths[i], &cfg->input, cfg->in_channels, cfg->in_height, cfg->in_width,
+                              images + i * img);
   return st;
 }
 

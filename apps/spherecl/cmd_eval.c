@@ -50,7 +50,8 @@ int cmd_eval(int argc, char **argv) {
   }
   scl_dataset ds = NULL;
   int is_mnist = 0;
-  scl_status st = cli_open_dataset(data, 0, first, last, &ds, &is_mnist);
+  scl_folder_filter filter = {first, last, 0, NULL, 0};
+  scl_status st = cli_open_dataset(data, 0, &filter, &ds, &is_mnist);
   if (st != SCL_OK) {
     cli_report("eval", NULL, st);
     return 1;
@@ -66,12 +67,20 @@ int cmd_eval(int argc, char **argv) {
   const scl_net_config *cfg = scl_net_get_config(net);
   int c, h, w;
   scl_dataset_shape(ds, &c, &h, &w);
-  if (cfg->in_channels != c || cfg->in_height != h || cfg->in_width != w || cfg->num_classes != scl_dataset_classes(ds)) {
+  /* A model trained on random crops takes the centre crop of images of the stored size. */
+  const int sh = cfg->input.crop_height ? cfg->input.crop_height : cfg->in_height;
+  const int sw = cfg->input.crop_width ? cfg->input.crop_width : cfg->in_width;
+  if (cfg->in_channels != c || sh != h || sw != w || cfg->num_classes != scl_dataset_classes(ds)) {
     fprintf(stderr, "spherecl eval: the model expects %dx%dx%d images and %d classes; %s has %dx%dx%d and %d\n",
-            cfg->in_channels, cfg->in_height, cfg->in_width, cfg->num_classes, data, c, h, w, scl_dataset_classes(ds));
+            cfg->in_channels, sh, sw, cfg->num_classes, data, c, h, w, scl_dataset_classes(ds));
     goto done;
   }
-  size_t n = scl_dataset_size(ds), img = (size_t)c * h * w, m = (size_t)cfg->num_classes, correct = 0;
+  if (c == 3 && cfg->input.order != SCL_CHANNELS_RGB) {
+    fprintf(stderr, "spherecl eval: the model takes BGR input; eval reads datasets as RGB\n");
+    goto done;
+  }
+  size_t n = scl_dataset_size(ds), img = (size_t)c * cfg->in_height * cfg->in_width, m = (size_t)cfg->num_classes,
+         correct = 0;
   const size_t d = (size_t)cfg->embed_dim;
   float *images = malloc((size_t)batch * img * sizeof *images), *logits = malloc((size_t)batch * m * sizeof *logits);
   float *emb = features ? malloc((size_t)batch * d * sizeof *emb) : NULL;
@@ -87,7 +96,8 @@ int cmd_eval(int argc, char **argv) {
   for (size_t start = 0; st == SCL_OK && start < n; start += (size_t)batch) {
     size_t b = n - start < (size_t)batch ? n - start : (size_t)batch;
     for (size_t i = 0; i < b; i++) idx[i] = start + i;
-    if ((st = scl_dataset_get(ds, idx, b, NULL, images, labels)) != SCL_OK) {
+    if ((st = scl_dataset_get_crops(ds, idx, b, NULL, NULL, NULL, cfg->in_height, cfg->in_width, images, labels)) !=
+        SCL_OK) {
       cli_report("eval", NULL, st);
       break;
     }

@@ -3,7 +3,8 @@
 
    The batch of iteration `it` is a pure function of (seed, it): sample positions (it−1)·B .. it·B−1
    of an endless stream of epochs, each a seeded permutation of the dataset, with mirror flags hashed
-   from (seed, position). So a resumed run sees exactly the batches the uninterrupted run would. */
+   from (seed, position), and so are the crop offsets when --crop cuts the input from larger stored
+   images. So a resumed run sees exactly the batches the uninterrupted run would. */
 #include "cli_common.h"
 #include "commands.h"
 
@@ -14,9 +15,12 @@
 #include <string.h>
 
 typedef struct {
-  const char *data, *device, *out, *resume;
+  const char *data, *device, *out, *resume, *holdout;
   scl_net_config cfg;
-  int first, last;
+  int first, last, min_images;
+  int crop_w, crop_h; /* --crop: the net input cut from each stored image (0: the whole image) */
+  int argc;
+  char **argv;        /* as given, for the resume hint */
   long batch, iters, checkpoint_every, print_every;
   int mirror; /* -1: default (on for image folders, off for MNIST) */
 } train_opts;
@@ -32,6 +36,12 @@ static void usage(FILE *f) {
           "usage: spherecl train --data PATH [options]\n"
           "  --data PATH            a folder with MNIST IDX files, or an image folder (one subfolder per person)\n"
           "  --ids FIRST..LAST      image folders: train on these identities only (1-based, natural order)\n"
+          "  --holdout PAIRS:K      image folders: leave out every person of fold K (1-based) of the pairs file, so\n"
+          "                         that `spherecl verify --pairs PAIRS --fold K` tests on people never seen\n"
+          "  --min-images N         image folders: leave out people with fewer than N images\n"
+          "  --crop WxH             the net's input is a WxH window of each stored image: at random in training\n"
+          "                         (with the mirror), the centre when the model is used (the model records it);\n"
+          "                         e.g. 96x112 from 100x116 crops of `spherecl align --pad 2`\n"
           "  --net sphereface-N     N = 4, 10, 20 (default), 36, 64\n"
           "  --widths A,B,C,D       stage widths (default 64,128,256,512)\n"
           "  --embed-dim D          embedding size (default 512)\n"
@@ -63,6 +73,7 @@ static int parse(int argc, char **argv, train_opts *o) {
   o->cfg.num_classes = 0;
   o->batch = 64, o->iters = 1000, o->print_every = 10, o->mirror = -1;
   o->out = "model.scl";
+  o->argc = argc, o->argv = argv;
   int steps_given = 0, lr_given = 0;
   char err[256];
   for (int i = 1; i < argc; i++) {
@@ -88,6 +99,16 @@ static int parse(int argc, char **argv, train_opts *o) {
       NEED_VALUE o->data = v;
     } else if (!strcmp(a, "--ids")) {
       NEED_VALUE if (!cli_parse_range(v, &o->first, &o->last)) BAD("--ids wants FIRST..LAST, got \"%s\"", v);
+    } else if (!strcmp(a, "--holdout")) {
+      NEED_VALUE const char *colon = strrchr(v, ':');
+      if (!colon || colon == v || !cli_parse_long(colon + 1, &l) || l < 1 || l > 32)
+        BAD("--holdout wants PAIRS:K with K a fold number (1-based), got \"%s\"", v);
+      o->holdout = v;
+    } else if (!strcmp(a, "--min-images")) {
+      NEED_VALUE if (!cli_parse_long(v, &l) || l < 1 || l > 1000000) BAD("--min-images must be 1..1000000");
+      o->min_images = (int)l;
+    } else if (!strcmp(a, "--crop")) {
+      NEED_VALUE if (!cli_parse_size(v, &o->crop_w, &o->crop_h)) BAD("--crop wants WxH, got \"%s\"", v);
     } else if (!strcmp(a, "--net")) {
       NEED_VALUE if (strncmp(v, "sphereface-", 11) || !cli_parse_long(v + 11, &l) ||
                      (l != 4 && l != 10 && l != 20 && l != 36 && l != 64))
@@ -191,6 +212,11 @@ static unsigned long long mix(unsigned long long x) {
   return x ^ (x >> 31);
 }
 
+/* A deterministic value in 0..n−1 for stream position p and a salt (what it is for). */
+static int offset_at(const sampler *s, unsigned long long p, unsigned long long salt, int n) {
+  return n <= 1 ? 0 : (int)(mix(mix(s->seed + salt) ^ (p * 0x2545F4914F6CDD1DULL)) % (unsigned long long)n);
+}
+
 /* Index and mirror flag of stream position p. */
 static size_t sample_at(sampler *s, unsigned long long p, unsigned char *mirror) {
   long epoch = (long)(p / s->size);
@@ -225,6 +251,57 @@ static void progress(const train_opts *o, const scl_train_stats *s, double rate,
   fflush(stderr);
 }
 
+/* The command that continues this run: the same arguments, with --resume pointing at the checkpoint. */
+static void resume_hint(const train_opts *o, const char *ckpt) {
+  fprintf(stderr, "resume with: spherecl train");
+  for (int i = 1; i < o->argc; i++) {
+    if (!strcmp(o->argv[i], "--resume")) {
+      i++;
+      continue;
+    }
+    fprintf(stderr, " %s", o->argv[i]);
+  }
+  fprintf(stderr, " --resume %s\n", ckpt);
+}
+
+/* The training set: MNIST, or an image folder with --ids, --holdout and --min-images applied.
+   Returns 0, or 1 after printing the error. */
+static int open_training_data(const train_opts *o, scl_dataset *ds, int *is_mnist) {
+  scl_folder_filter filter = {o->first, o->last, o->min_images, NULL, 0};
+  scl_pair *pairs = NULL;
+  char **names = NULL;
+  scl_status st = SCL_OK;
+  if (o->holdout) {
+    const char *colon = strrchr(o->holdout, ':');
+    char path[4096];
+    long fold = strtol(colon + 1, NULL, 10);
+    snprintf(path, sizeof path, "%.*s", (int)(colon - o->holdout), o->holdout);
+    size_t npairs = 0, nnames = 0;
+    int folds = 0;
+    st = scl_pairs_read(path, &pairs, &npairs, &folds);
+    if (st == SCL_OK && fold > folds) {
+      fprintf(stderr, "spherecl train: --holdout %s: fold %ld is out of range, %s has folds 1..%d\n", o->holdout, fold,
+              path, folds);
+      free(pairs);
+      return 1;
+    }
+    if (st == SCL_OK && (st = scl_pairs_fold_people(pairs, npairs, (int)fold - 1, &names, &nnames)) == SCL_OK) {
+      filter.exclude = (const char *const *)names, filter.nexclude = nnames;
+      fprintf(stderr, "leaving out the %zu people of fold %ld of %s\n", nnames, fold, path);
+    }
+    if (st != SCL_OK) cli_report("train", NULL, st);
+  }
+  if (st == SCL_OK && (st = cli_open_dataset(o->data, 1, &filter, ds, is_mnist)) != SCL_OK) cli_report("train", NULL, st);
+  if (st == SCL_OK && *is_mnist && (o->holdout || o->min_images)) {
+    fprintf(stderr, "spherecl train: --holdout and --min-images apply to image folders, not MNIST\n");
+    scl_dataset_release(*ds);
+    st = SCL_ERR_INVALID_ARGUMENT;
+  }
+  free(pairs);
+  free(names);
+  return st != SCL_OK;
+}
+
 static int save(scl_net net, const char *path, int with_optimizer, const char *what) {
   scl_status st = scl_net_save(net, path, with_optimizer);
   if (st != SCL_OK) {
@@ -241,13 +318,16 @@ int cmd_train(int argc, char **argv) {
   if (rc) return rc;
   scl_dataset ds = NULL;
   int is_mnist = 0;
-  scl_status st = cli_open_dataset(o.data, 1, o.first, o.last, &ds, &is_mnist);
-  if (st != SCL_OK) {
-    cli_report("train", NULL, st);
+  if (open_training_data(&o, &ds, &is_mnist)) return 1;
+  int c, h, w; /* the stored images */
+  scl_dataset_shape(ds, &c, &h, &w);
+  const int in_h = o.crop_h ? o.crop_h : h, in_w = o.crop_w ? o.crop_w : w; /* the net's input */
+  if (in_h > h || in_w > w) {
+    fprintf(stderr, "spherecl train: --crop %dx%d is larger than the %dx%d (WxH) images of %s\n", in_w, in_h, w, h,
+            o.data);
+    scl_dataset_release(ds);
     return 1;
   }
-  int c, h, w;
-  scl_dataset_shape(ds, &c, &h, &w);
   size_t n = scl_dataset_size(ds);
   scl_context ctx = cli_context("train", o.device);
   if (!ctx) {
@@ -255,10 +335,15 @@ int cmd_train(int argc, char **argv) {
     return 1;
   }
   scl_net net = NULL;
+  scl_status st;
   if (o.resume) {
     st = scl_net_load(ctx, o.resume, &net);
   } else {
-    o.cfg.in_channels = c, o.cfg.in_height = h, o.cfg.in_width = w;
+    o.cfg.in_channels = c, o.cfg.in_height = in_h, o.cfg.in_width = in_w;
+    /* spherecl's loaders give RGB and (p − 127.5)/128; a crop is recorded so that inference cuts
+       the centre of images of the stored size. */
+    o.cfg.input.order = SCL_CHANNELS_RGB;
+    o.cfg.input.crop_height = o.crop_h ? h : 0, o.cfg.input.crop_width = o.crop_w ? w : 0;
     o.cfg.num_classes = scl_dataset_classes(ds);
     st = scl_net_create(ctx, &o.cfg, &net);
   }
@@ -268,9 +353,14 @@ int cmd_train(int argc, char **argv) {
     goto done;
   }
   const scl_net_config *cfg = scl_net_get_config(net);
-  if (cfg->in_channels != c || cfg->in_height != h || cfg->in_width != w || cfg->num_classes != scl_dataset_classes(ds)) {
-    fprintf(stderr, "spherecl train: the checkpoint expects %dx%dx%d images and %d classes; %s has %dx%dx%d and %d\n",
-            cfg->in_channels, cfg->in_height, cfg->in_width, cfg->num_classes, o.data, c, h, w,
+  const int stored_h = cfg->input.crop_height ? cfg->input.crop_height : cfg->in_height;
+  const int stored_w = cfg->input.crop_width ? cfg->input.crop_width : cfg->in_width;
+  if (cfg->in_channels != c || stored_h != h || stored_w != w || cfg->num_classes != scl_dataset_classes(ds) ||
+      (o.resume && (o.crop_h || o.crop_w) && (o.crop_h != cfg->in_height || o.crop_w != cfg->in_width))) {
+    fprintf(stderr,
+            "spherecl train: the checkpoint expects %dx%dx%d images (C x H x W; input %dx%d) and %d classes; %s has "
+            "%dx%dx%d and %d (give the same --data, --ids, --holdout, --min-images and --crop as before)\n",
+            cfg->in_channels, stored_h, stored_w, cfg->in_height, cfg->in_width, cfg->num_classes, o.data, c, h, w,
             scl_dataset_classes(ds));
     rc = 1;
     goto done;
@@ -278,18 +368,21 @@ int cmd_train(int argc, char **argv) {
   if (o.mirror < 0) o.mirror = !is_mnist;
   char ckpt[4096];
   snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.out);
-  fprintf(stderr, "training SphereFace-%d (%dx%dx%d, %d classes, %zu images, embedding %d) on %s, batch %ld, lr %g, "
-                  "from iteration %ld to %ld\n",
-          cfg->depth, c, h, w, cfg->num_classes, n, cfg->embed_dim, o.device ? o.device : "the default device", o.batch,
-          (double)cfg->lr, scl_net_iteration(net) + 1, o.iters);
+  fprintf(stderr,
+          "training SphereFace-%d (%dx%dx%d%s, %d classes, %zu images, embedding %d) on %s, batch %ld, lr %g, "
+          "from iteration %ld to %ld\n",
+          cfg->depth, c, cfg->in_height, cfg->in_width, cfg->input.crop_height ? " random crops" : "", cfg->num_classes,
+          n, cfg->embed_dim, o.device ? o.device : "the default device", o.batch, (double)cfg->lr,
+          scl_net_iteration(net) + 1, o.iters);
 
-  size_t bsz = (size_t)o.batch, img = (size_t)c * h * w;
+  size_t bsz = (size_t)o.batch, img = (size_t)c * cfg->in_height * cfg->in_width;
+  int *top = malloc(bsz * sizeof *top), *left = malloc(bsz * sizeof *left);
   float *images = malloc(bsz * img * sizeof *images);
   int *labels = malloc(bsz * sizeof *labels);
   size_t *idx = malloc(bsz * sizeof *idx);
   unsigned char *flip = malloc(bsz);
   sampler smp = {cfg->seed, n, -1, malloc(n * sizeof(size_t))};
-  if (!images || !labels || !idx || !flip || !smp.perm) {
+  if (!images || !labels || !idx || !flip || !smp.perm || !top || !left) {
     fprintf(stderr, "spherecl train: out of memory\n");
     rc = 1;
     goto free_batch;
@@ -303,10 +396,14 @@ int cmd_train(int argc, char **argv) {
   while (scl_net_iteration(net) < o.iters && !interrupted) {
     long it = scl_net_iteration(net) + 1;
     for (size_t i = 0; i < bsz; i++) {
-      idx[i] = sample_at(&smp, (unsigned long long)(it - 1) * bsz + i, &flip[i]);
+      unsigned long long pos = (unsigned long long)(it - 1) * bsz + i;
+      idx[i] = sample_at(&smp, pos, &flip[i]);
       if (!o.mirror) flip[i] = 0;
+      top[i] = offset_at(&smp, pos, 1, h - cfg->in_height + 1);
+      left[i] = offset_at(&smp, pos, 2, w - cfg->in_width + 1);
     }
-    if ((st = scl_dataset_get(ds, idx, bsz, flip, images, labels)) != SCL_OK) {
+    if ((st = scl_dataset_get_crops(ds, idx, bsz, flip, top, left, cfg->in_height, cfg->in_width, images, labels)) !=
+        SCL_OK) {
       cli_report("train", NULL, st);
       rc = 1;
       break;
@@ -326,12 +423,9 @@ int cmd_train(int argc, char **argv) {
   }
   signal(SIGINT, SIG_DFL);
   if (interrupted) {
-    char ids[64] = "";
-    if (o.first) snprintf(ids, sizeof ids, "%d..%d", o.first, o.last);
     if (tty) fputc('\n', stderr);
     rc = save(net, ckpt, 1, "interrupted: wrote checkpoint") ? 130 : 1;
-    fprintf(stderr, "resume with: spherecl train --data %s%s%s --batch %ld --mirror %s --resume %s --iters %ld --out %s\n",
-            o.data, o.first ? " --ids " : "", o.first ? ids : "", o.batch, o.mirror ? "on" : "off", ckpt, o.iters, o.out);
+    resume_hint(&o, ckpt);
   } else if (rc == 0) {
     double elapsed = cli_now() - t0;
     if (!save(net, o.out, 0, "saved model")) rc = 1;
@@ -340,7 +434,7 @@ int cmd_train(int argc, char **argv) {
               elapsed > 0 ? (double)(scl_net_iteration(net) - it0) * bsz / elapsed : 0.0);
   }
 free_batch:
-  free(images), free(labels), free(idx), free(flip), free(smp.perm);
+  free(images), free(labels), free(idx), free(flip), free(smp.perm), free(top), free(left);
 done:
   scl_net_release(net);
   scl_context_release(ctx);

@@ -16,6 +16,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: spherecl verify --model FILE --pairs FILE --root DIR [--pattern P] [--no-mirror] [--no-mean]\n"
           "                       [--roc FILE.csv] [--batch B] [--device SELECTOR] [--no-store] [--pixels]\n"
+          "                       [--fold K]\n"
           "Face verification by the SphereFace authors' LFW protocol: each image's feature is its embedding\n"
           "followed by its mirror's; per fold, the features are centred on the other folds' mean and scored\n"
           "by cosine, and the threshold is chosen on the other folds. Prints per fold the accuracy and the\n"
@@ -32,6 +33,9 @@ static void usage(FILE *f) {
           "  --batch B          images per forward pass (default %d)\n"
           "  --device SELECTOR  OpenCL device (see `spherecl devices`)\n"
           "  --no-store         do not store the threshold in the model\n"
+          "  --fold K           report fold K (1-based) alone: its accuracy with the threshold chosen on the\n"
+          "                     other folds, last line \"accuracy: X\" (for a model trained with\n"
+          "                     `spherecl train --holdout PAIRS:K`, whose people are in no other fold)\n"
           "  --pixels           the raw-pixel baseline: each image's normalised pixels (and its mirror's) as\n"
           "                     its feature, no model (--model not needed); the same protocol and pairs\n"
           "Unless --no-store, the threshold chosen on all pairs with plain cosine (the score `spherecl compare`\n"
@@ -42,7 +46,7 @@ static void usage(FILE *f) {
 
 typedef struct {
   const char *model, *pairs, *root, *pattern, *roc, *device;
-  long batch;
+  long batch, fold; /* fold: 1-based, 0 = all folds */
   int no_mirror, no_mean, no_store, pixels;
 } verify_opts;
 
@@ -126,7 +130,15 @@ static void print_rate(const char *label, double v) {
   else printf("%s %.4f\n", label, v);
 }
 
-static void print_result(const scl_verify_result *r) {
+static void print_result(const scl_verify_result *r, long fold) {
+  if (fold) {
+    /* The protocol chose this fold's threshold on the other folds only. */
+    printf("fold %ld: accuracy %.4f at threshold %.4f (chosen on the other %d folds)\n", fold, r->accuracy[fold - 1],
+           r->threshold[fold - 1], r->folds - 1);
+    printf("accuracy: %.4f\n", r->accuracy[fold - 1]);
+    fflush(stdout);
+    return;
+  }
   printf("fold  accuracy  threshold\n");
   for (int k = 0; k < r->folds; k++) printf("%4d  %8.4f  %9.4f\n", k + 1, r->accuracy[k], r->threshold[k]);
   print_rate("TAR@FAR=1e-2:", r->tar_at_far_1e2);
@@ -193,7 +205,7 @@ static int score(const verify_opts *o, scl_net net, const pair_data *d, size_t n
   scl_verify_result r;
   scl_status st = scl_verify_protocol(d->fa, d->fb, dim, d->fold, d->same, n, folds, !o->no_mean, &r, d->scores);
   if (st != SCL_OK) return report_noctx(st);
-  print_result(&r);
+  print_result(&r, o->fold);
   if (o->roc && (st = scl_verify_write_roc(o->roc, d->scores, d->same, n)) != SCL_OK) return report_noctx(st);
   return o->no_store || !net ? 0 : store_threshold(o, net, d, n, dim, folds, &r);
 }
@@ -252,14 +264,14 @@ static int run(const verify_opts *o, const scl_pair *pairs, size_t n, int folds)
 
 int cmd_verify(int argc, char **argv) {
   verify_opts o = {0};
-  const char *batch_s = NULL;
+  const char *batch_s = NULL, *fold_s = NULL;
   int npos = 0;
   const cli_option opts[] = {{"--model", &o.model, NULL},     {"--pairs", &o.pairs, NULL},
                              {"--root", &o.root, NULL},       {"--pattern", &o.pattern, NULL},
                              {"--roc", &o.roc, NULL},         {"--batch", &batch_s, NULL},
                              {"--device", &o.device, NULL},   {"--no-mirror", NULL, &o.no_mirror},
                              {"--no-mean", NULL, &o.no_mean}, {"--no-store", NULL, &o.no_store},
-                             {"--pixels", NULL, &o.pixels},
+                             {"--pixels", NULL, &o.pixels},   {"--fold", &fold_s, NULL},
                              {NULL, NULL, NULL}};
   int rc = cli_parse_options("verify", argc, argv, opts, usage, &npos);
   if (rc != CLI_PARSED) return rc;
@@ -270,6 +282,9 @@ int cmd_verify(int argc, char **argv) {
   if (batch_s && (!cli_parse_long(batch_s, &o.batch) || o.batch < 1 || o.batch > 65536))
     return cli_usage_error("verify", usage, "--batch must be 1..65536, got \"%s\"", batch_s);
 
+  if (fold_s && (!cli_parse_long(fold_s, &o.fold) || o.fold < 1 || o.fold > 32))
+    return cli_usage_error("verify", usage, "--fold must be a fold number 1..32, got \"%s\"", fold_s);
+
   scl_pair *pairs = NULL;
   size_t n = 0;
   int folds = 0;
@@ -279,6 +294,9 @@ int cmd_verify(int argc, char **argv) {
     fprintf(stderr, "spherecl verify: %s has one fold; the protocol chooses each fold's threshold on the others, so it "
                     "needs 2..32 folds (spherecl pairs --folds K)\n",
             o.pairs);
+    rc = 1;
+  } else if (o.fold > folds) {
+    fprintf(stderr, "spherecl verify: --fold %ld is out of range: %s has folds 1..%d\n", o.fold, o.pairs, folds);
     rc = 1;
   } else {
     rc = run(&o, pairs, n, folds);

@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"devices", cmd_devices, "list OpenCL devices and the one spherecl picks by default"},
     {"selftest", cmd_selftest, "run a GEMM on a device and check it against the CPU"},
+    {"align", cmd_align, "aligned face crops from images and their five landmarks"},
     {"train", cmd_train, "train a SphereFace model (MNIST or an image folder)"},
     {"eval", cmd_eval, "closed-set accuracy of a model on a test set"},
     {"embed", cmd_embed, "write the embeddings of images"},
