@@ -33,7 +33,19 @@ common=(--data "$tmp/faces" --net sphereface-4 --widths 4,8,8,8 --embed-dim 8 --
 "$app" train "${common[@]}" --batch 0 >/dev/null 2>&1; check "batch 0 exits 2" '[ $? -eq 2 ]'
 "$app" train "${common[@]}" --margin asoftmax:m=7 >/dev/null 2>&1; check "bad margin exits 2" '[ $? -eq 2 ]'
 "$app" train "${common[@]}" --net sphereface-5 >/dev/null 2>&1; check "bad net exits 2" '[ $? -eq 2 ]'
-"$app" train --net sphereface-4 >/dev/null 2>&1; check "missing --data exits 2" '[ $? -eq 2 ]'
+"$app" train --net sphereface-4 --no-such-flag >/dev/null 2>&1; check "an unknown flag exits 2" '[ $? -eq 2 ]'
+# No --data: Debian's Fashion-MNIST (dataset-fashion-mnist), or a message saying how to get it.
+fm=/usr/share/datasets/fashion-mnist
+"$app" train --net sphereface-4 --widths 4,8,8,8 --embed-dim 8 --batch 8 --iters 2 --out "$tmp/fm.scl" 2>"$tmp/fm.err"; rc=$?
+if [ -e "$fm/train-images-idx3-ubyte.gz" ] || [ -e "$fm/train-images-idx3-ubyte" ]; then
+  check "no --data: train says it uses Fashion-MNIST, and trains" \
+    '[ $rc -eq 0 ] && grep -q "no --data given: using Fashion-MNIST from $fm" "$tmp/fm.err" && [ -s "$tmp/fm.scl" ]'
+  "$app" eval --model "$tmp/fm.scl" >"$tmp/fm.out" 2>"$tmp/fm.err"; rc=$?
+  check "no --data: eval uses the Fashion-MNIST test set" \
+    '[ $rc -eq 0 ] && grep -q "using Fashion-MNIST" "$tmp/fm.err" && grep -Eq "^accuracy: [01]\.[0-9]{4} \([0-9]+/10000\)$" "$tmp/fm.out"'
+else
+  check "no --data and no Fashion-MNIST: exit 1, naming the package" '[ $rc -eq 1 ] && grep -q "apt-get install dataset-fashion-mnist" "$tmp/fm.err"'
+fi
 "$app" train --data "$tmp/nowhere" --iters 1 --out "$tmp/x.scl" 2>"$tmp/err"; rc=$?
 check "missing data folder is an error" '[ $rc -eq 1 ] && grep -q nowhere "$tmp/err"'
 

@@ -136,6 +136,20 @@ scl_status cli_open_dataset(const char *path, int split, const scl_folder_filter
   return scl_dataset_open_folder_filtered(path, filter, ds);
 }
 
+const char *cli_data_or_default(const char *cmd, const char *data) {
+  if (data) return data;
+  if (!exists(CLI_DEFAULT_DATA, "train-images-idx3-ubyte") && !exists(CLI_DEFAULT_DATA, "t10k-images-idx3-ubyte")) {
+    fprintf(stderr,
+            "spherecl %s: no --data given, and the default data set, Fashion-MNIST in %s, is not there\n"
+            "(on Debian/Ubuntu: apt-get install dataset-fashion-mnist; or give --data FOLDER)\n",
+            cmd, CLI_DEFAULT_DATA);
+    return NULL;
+  }
+  fprintf(stderr, "spherecl %s: no --data given: using Fashion-MNIST from %s (Debian's dataset-fashion-mnist)\n",
+          cmd, CLI_DEFAULT_DATA);
+  return CLI_DEFAULT_DATA;
+}
+
 int cli_isatty_stderr(void) { return isatty(fileno(stderr)); }
 
 double cli_now(void) {

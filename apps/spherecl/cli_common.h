@@ -32,6 +32,13 @@ void cli_report(const char *cmd, scl_context ctx, scl_status st);
 scl_status cli_open_dataset(const char *path, int split, const scl_folder_filter *filter, scl_dataset *ds,
                             int *is_mnist);
 
+/* Where Debian's dataset-fashion-mnist puts Fashion-MNIST (MNIST's IDX format): the data `train`
+   and `eval` use when --data is not given, so that they run on any machine with that package. */
+#define CLI_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+/* data itself, or (NULL) the default after saying so on stderr; NULL after printing what to install
+   when the default is not there either. */
+const char *cli_data_or_default(const char *cmd, const char *data);
+
 /* Whether stdout/stderr is a terminal (progress lines then redraw in place). */
 int cli_isatty_stderr(void);
 double cli_now(void);

@@ -9,8 +9,10 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: spherecl eval --model FILE --data PATH [--ids FIRST..LAST] [--batch B] [--device SELECTOR]\n"
+  fprintf(f, "usage: spherecl eval --model FILE [--data PATH] [--ids FIRST..LAST] [--batch B] [--device SELECTOR]\n"
              "                     [--features CSV]\n"
+             "--data: MNIST IDX files (their t10k test set) or an image folder; default: Fashion-MNIST in\n"
+             CLI_DEFAULT_DATA " (Debian's dataset-fashion-mnist).\n"
              "Prints the accuracy of the model's class prediction, ending with \"accuracy: A (correct/total)\".\n"
              "--features writes every test image's label and embedding as CSV (label,f1,f2,...).\n");
 }
@@ -43,8 +45,9 @@ int cmd_eval(int argc, char **argv) {
       return 2;
     }
   }
-  if (!model || !data) {
-    fprintf(stderr, "spherecl eval: --model and --data are required\n");
+  if (model && !(data = cli_data_or_default("eval", data))) return 1;
+  if (!model) {
+    fprintf(stderr, "spherecl eval: --model is required\n");
     usage(stderr);
     return 2;
   }

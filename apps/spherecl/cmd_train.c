@@ -33,8 +33,9 @@ static void on_sigint(int sig) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: spherecl train --data PATH [options]\n"
-          "  --data PATH            a folder with MNIST IDX files, or an image folder (one subfolder per person)\n"
+          "usage: spherecl train [--data PATH] [options]\n"
+          "  --data PATH            a folder with MNIST IDX files, or an image folder (one subfolder per person);\n"
+          "                         default: Fashion-MNIST in " CLI_DEFAULT_DATA " (Debian's dataset-fashion-mnist)\n"
           "  --ids FIRST..LAST      image folders: train on these identities only (1-based, natural order)\n"
           "  --holdout PAIRS:K      image folders: leave out every person of fold K (1-based) of the pairs file, so\n"
           "                         that `spherecl verify --pairs PAIRS --fold K` tests on people never seen\n"
@@ -181,11 +182,7 @@ static int parse(int argc, char **argv, train_opts *o) {
 #undef NEED_VALUE
 #undef BAD
   }
-  if (!o->data) {
-    fprintf(stderr, "spherecl train: --data is required\n\n");
-    usage(stderr);
-    return 2;
-  }
+  if (!(o->data = cli_data_or_default("train", o->data))) return 1;
   /* The reference's 0.1 (batch 256-512) diverges within ~25 steps for SphereFace-4 on MNIST at batch
      64; 0.05 trains to 98.1% in 600 steps. Small batches get a linearly smaller rate. */
   if (!lr_given) o->cfg.lr = o->batch >= 128 ? 0.1f : 0.1f * (float)o->batch / 128.0f;
