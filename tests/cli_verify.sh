@@ -55,6 +55,13 @@ check "the ROC file" \
    [ "$(wc -l <"$tmp/roc.csv")" -le $((npairs + 1)) ] && tail -n 1 "$tmp/roc.csv" | grep -Eq "^[-0-9.e]+,1,1$"'
 check "verify says it stored the threshold" 'grep -q "stored the threshold" "$tmp/verify.err"'
 
+if command -v gnuplot >/dev/null; then
+  "$app" verify --model "$tmp/model.scl" --pairs "$tmp/pairs.txt" --root "$tmp/faces" --no-store --plot "$tmp/roc.png" \
+    >/dev/null 2>&1; rc=$?
+  check "--plot draws a 1100x460 PNG" \
+    '[ $rc -eq 0 ] && [ "$(head -c 8 "$tmp/roc.png" | od -An -tx1 | tr -d " ")" = 89504e470d0a1a0a ] &&
+     [ "$(od -An -j16 -N8 -tu1 "$tmp/roc.png" | awk "{ print \$3*256 + \$4, \$7*256 + \$8 }")" = "1100 460" ]'
+fi
 "$app" verify --pixels --pairs "$tmp/pairs.txt" --root "$tmp/faces" >"$tmp/pix.out" 2>&1; rc=$?
 check "the raw-pixel baseline needs no model and ends with the accuracy line" \
   '[ $rc -eq 0 ] && tail -n 1 "$tmp/pix.out" | grep -Eq "^accuracy: [01]\.[0-9]{4} ± [0-9]\.[0-9]{4}$"'
@@ -153,7 +160,7 @@ expect 1 "compare: an unreadable image is an error" "$app" compare "${m[@]}" "$a
 check "... naming the file" 'grep -q "broken.pgm" "$tmp/err"'
 printf 'P5\n3 2\n255\n\001\002\003\004\005\006' >"$tmp/small.pgm"
 expect 1 "embed: an image of another size is an error" "$app" embed "${m[@]}" "$tmp/small.pgm"
-check "... giving both sizes" 'grep -q "small.pgm is 2x3 (height x width), expected 12x10" "$tmp/err"'
+check "... giving both sizes" 'grep -q "small.pgm is 3x2 (width x height); the model takes 10x12 images" "$tmp/err"'
 expect 1 "embed: an unwritable --out is an error" "$app" embed "${m[@]}" --out "$tmp/no/such/dir/x.csv" "$a"
 expect 1 "compare: a missing model is an error" "$app" compare --model "$tmp/nothing.scl" "$a" "$b"
 

@@ -7,6 +7,7 @@
    images. So a resumed run sees exactly the batches the uninterrupted run would. */
 #include "cli_common.h"
 #include "commands.h"
+#include "train_log.h"
 
 #include <math.h>
 #include <signal.h>
@@ -15,7 +16,7 @@
 #include <string.h>
 
 typedef struct {
-  const char *data, *device, *out, *resume, *holdout;
+  const char *data, *device, *out, *resume, *holdout, *log, *plot;
   scl_net_config cfg;
   int first, last, min_images;
   int crop_w, crop_h; /* --crop: the net input cut from each stored image (0: the whole image) */
@@ -63,7 +64,11 @@ static void usage(FILE *f) {
           "  --checkpoint-every N   write FILE.ckpt (weights + optimizer state) every N iterations\n"
           "  --resume FILE          continue from a checkpoint up to --iters: network, margin and solver come\n"
           "                         from the file; give the same --data, --ids, --batch and --mirror as before\n"
-          "  --print-every N        progress line interval when output is not a terminal (default 10)\n"
+          "  --print-every N        progress line interval when output is not a terminal, and log interval\n"
+          "                         (default 10)\n"
+          "  --log FILE.csv         write iteration,loss,accuracy,lambda,lr,images_per_s every --print-every\n"
+          "                         iterations (appended to when resuming)\n"
+          "  --plot FILE.png        draw loss, accuracy, lambda and lr when training stops (needs gnuplot)\n"
           "Ctrl-C writes FILE.ckpt and exits; resume with --resume FILE.ckpt.\n");
 }
 
@@ -172,6 +177,10 @@ static int parse(int argc, char **argv, train_opts *o) {
           BAD("--checkpoint-every must be >= 1");
     } else if (!strcmp(a, "--resume")) {
       NEED_VALUE o->resume = v;
+    } else if (!strcmp(a, "--log")) {
+      NEED_VALUE o->log = v;
+    } else if (!strcmp(a, "--plot")) {
+      NEED_VALUE o->plot = v;
     } else if (!strcmp(a, "--print-every")) {
       NEED_VALUE if (!cli_parse_long(v, &o->print_every) || o->print_every < 1) BAD("--print-every must be >= 1");
     } else {
@@ -384,6 +393,11 @@ int cmd_train(int argc, char **argv) {
     rc = 1;
     goto free_batch;
   }
+  train_log log;
+  if (train_log_open(&log, o.log, o.plot, o.resume != NULL)) {
+    rc = 1;
+    goto free_batch;
+  }
   interrupted = 0;
   signal(SIGINT, on_sigint);
   int tty = cli_isatty_stderr();
@@ -413,6 +427,7 @@ int cmd_train(int argc, char **argv) {
     double elapsed = cli_now() - t0;
     rate = elapsed > 0 ? (double)(s.iteration - it0) * bsz / elapsed : 0;
     progress(&o, &s, rate, tty, s.iteration == o.iters);
+    if (s.iteration == 1 || s.iteration % o.print_every == 0 || s.iteration == o.iters) train_log_add(&log, &s, rate);
     if (o.checkpoint_every && s.iteration % o.checkpoint_every == 0 && !save(net, ckpt, 1, NULL)) {
       rc = 1;
       break;
@@ -430,6 +445,7 @@ int cmd_train(int argc, char **argv) {
       fprintf(stderr, "trained %ld iterations in %.1f s (%.1f images/s)\n", scl_net_iteration(net) - it0, elapsed,
               elapsed > 0 ? (double)(scl_net_iteration(net) - it0) * bsz / elapsed : 0.0);
   }
+  if (train_log_close(&log) && rc == 0) rc = 1;
 free_batch:
   free(images), free(labels), free(idx), free(flip), free(smp.perm), free(top), free(left);
 done:

@@ -2,6 +2,7 @@
    SphereFace authors' 10-fold protocol; stores the threshold with the model for `spherecl compare`. */
 #include "cli_common.h"
 #include "cli_faces.h"
+#include "cli_plot.h"
 #include "commands.h"
 
 #include <math.h>
@@ -16,7 +17,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: spherecl verify --model FILE --pairs FILE --root DIR [--pattern P] [--no-mirror] [--no-mean]\n"
           "                       [--roc FILE.csv] [--batch B] [--device SELECTOR] [--no-store] [--pixels]\n"
-          "                       [--fold K]\n"
+          "                       [--fold K] [--plot FILE.png]\n"
           "Face verification by the SphereFace authors' LFW protocol: each image's feature is its embedding\n"
           "followed by its mirror's; per fold, the features are centred on the other folds' mean and scored\n"
           "by cosine, and the threshold is chosen on the other folds. Prints per fold the accuracy and the\n"
@@ -30,6 +31,8 @@ static void usage(FILE *f) {
           "  --no-mirror        features without the mirrored image (use the same in `compare`)\n"
           "  --no-mean          no mean subtraction (plain cosine)\n"
           "  --roc FILE.csv     write the ROC of the held-out scores (threshold,far,tar)\n"
+          "  --plot FILE.png    draw the ROC (log-scale FAR) and the histograms of same-person and\n"
+          "                     different-person held-out scores with the threshold (needs gnuplot)\n"
           "  --batch B          images per forward pass (default %d)\n"
           "  --device SELECTOR  OpenCL device (see `spherecl devices`)\n"
           "  --no-store         do not store the threshold in the model\n"
@@ -45,7 +48,7 @@ static void usage(FILE *f) {
 }
 
 typedef struct {
-  const char *model, *pairs, *root, *pattern, *roc, *device;
+  const char *model, *pairs, *root, *pattern, *roc, *device, *plot;
   long batch, fold; /* fold: 1-based, 0 = all folds */
   int no_mirror, no_mean, no_store, pixels;
 } verify_opts;
@@ -200,6 +203,76 @@ static int store_threshold(const verify_opts *o, scl_net net, const pair_data *d
   return 0;
 }
 
+/* ---- the picture ------------------------------------------------------------------------------------ */
+
+typedef struct {
+  float score;
+  int same;
+} scored;
+
+static int by_score_desc(const void *x, const void *y) {
+  float a = ((const scored *)x)->score, b = ((const scored *)y)->score;
+  return (a < b) - (a > b);
+}
+
+/* The ROC of the held-out scores (TAR against log-scale FAR) beside the two score histograms, with
+   the threshold: fold K's with --fold, else the mean of the folds' thresholds. */
+static int draw(const verify_opts *o, const pair_data *d, size_t n, const scl_verify_result *r) {
+  double t = 0;
+  if (o->fold) t = r->threshold[o->fold - 1];
+  else {
+    for (int k = 0; k < r->folds; k++) t += r->threshold[k];
+    t /= r->folds;
+  }
+  scored *s = malloc(n * sizeof *s);
+  if (!s) {
+    fprintf(stderr, "spherecl verify: out of host memory\n");
+    return 1;
+  }
+  size_t npos = 0;
+  for (size_t i = 0; i < n; i++) s[i] = (scored){d->scores[i], d->same[i]}, npos += d->same[i] != 0;
+  qsort(s, n, sizeof *s, by_score_desc);
+  cli_plot p;
+  if (cli_plot_open("verify", &p, o->plot, 1100, 460)) {
+    free(s);
+    return 1;
+  }
+  cli_plot_block_begin(&p, "roc"); /* far tar, one row per distinct score, far > 0 (log axis) */
+  size_t tp = 0, fp = 0, nneg = n - npos;
+  for (size_t i = 0; i < n; i++) {
+    s[i].same ? tp++ : fp++;
+    if ((i + 1 == n || s[i + 1].score != s[i].score) && fp > 0 && npos && nneg)
+      fprintf(p.gp, "%.6g %.6g\n", (double)fp / nneg, (double)tp / npos);
+  }
+  cli_plot_block_end(&p);
+  enum { BINS = 100 }; /* scores are cosines in [−1, 1]: bins of 0.02 */
+  size_t hist[2][BINS] = {{0}};
+  for (size_t i = 0; i < n; i++) {
+    int b = (int)((s[i].score + 1.0f) * (BINS / 2.0f));
+    hist[s[i].same != 0][b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
+  }
+  cli_plot_block_begin(&p, "hist"); /* bin centre, fraction of same pairs, fraction of different pairs */
+  for (int b = 0; b < BINS; b++)
+    fprintf(p.gp, "%.3f %.6g %.6g\n", -1.0 + (b + 0.5) * 2.0 / BINS, npos ? (double)hist[1][b] / npos : 0.0,
+            nneg ? (double)hist[0][b] / nneg : 0.0);
+  cli_plot_block_end(&p);
+  fprintf(p.gp,
+          "set multiplot layout 1,2 title 'spherecl verify: %zu pairs of %s, held-out scores%s'\n"
+          "set title 'ROC'\nset logscale x\nset xrange [1e-4:1]\nset yrange [0:1.02]\nset grid\n"
+          "set xlabel 'false accept rate (different people accepted)'\nset ylabel 'true accept rate'\n"
+          "set key bottom right\nplot $roc using 1:2 with steps lw 2 lc rgb '#1f77b4' title 'ROC'\n"
+          "unset logscale x\nset title 'score histograms'\nset xrange [-1:1]\nset autoscale y\n"
+          "set xlabel 'cosine score'\nset ylabel 'fraction of pairs'\nset key top left\n"
+          "set style fill transparent solid 0.45 noborder\nset boxwidth 0.02\n"
+          "set arrow 1 from %.4f, graph 0 to %.4f, graph 1 nohead dt 2 lw 2 lc rgb 'black'\n"
+          "set label 1 sprintf('threshold %.4f', %.4f) at %.4f, graph 0.95 offset 1,0\n"
+          "plot $hist using 1:2 with boxes lc rgb '#2ca02c' title 'same person', "
+          "$hist using 1:3 with boxes lc rgb '#d62728' title 'different people'\nunset multiplot\n",
+          n, o->pairs, o->fold ? " (threshold of the chosen fold)" : " (threshold: mean over folds)", t, t, t, t, t);
+  free(s);
+  return cli_plot_close("verify", &p);
+}
+
 /* Runs the protocol on the arranged pairs, prints the result, writes the ROC, stores the threshold. */
 static int score(const verify_opts *o, scl_net net, const pair_data *d, size_t n, size_t dim, int folds) {
   scl_verify_result r;
@@ -207,6 +280,7 @@ static int score(const verify_opts *o, scl_net net, const pair_data *d, size_t n
   if (st != SCL_OK) return report_noctx(st);
   print_result(&r, o->fold);
   if (o->roc && (st = scl_verify_write_roc(o->roc, d->scores, d->same, n)) != SCL_OK) return report_noctx(st);
+  if (o->plot && draw(o, d, n, &r)) return 1;
   return o->no_store || !net ? 0 : store_threshold(o, net, d, n, dim, folds, &r);
 }
 
@@ -272,6 +346,7 @@ int cmd_verify(int argc, char **argv) {
                              {"--device", &o.device, NULL},   {"--no-mirror", NULL, &o.no_mirror},
                              {"--no-mean", NULL, &o.no_mean}, {"--no-store", NULL, &o.no_store},
                              {"--pixels", NULL, &o.pixels},   {"--fold", &fold_s, NULL},
+                             {"--plot", &o.plot, NULL},
                              {NULL, NULL, NULL}};
   int rc = cli_parse_options("verify", argc, argv, opts, usage, &npos);
   if (rc != CLI_PARSED) return rc;
