@@ -53,7 +53,13 @@ check "no temporary files are left" '[ -z "$(find "$tmp/al" -name "*.tmp-*")" ]'
 check "a second run keeps what is there" '[ $? -eq 0 ] && grep -q "^aligned 0, skipped 12 (already there), failed 0" "$tmp/a2.err"'
 "$app" align --root "$src" --landmarks "$tmp/lm.txt" --out "$tmp/al" --size 20x24 --pad 1 --force --quiet 2>"$tmp/a3.err"
 check "--force redoes them, --quiet prints no progress" \
-  '[ $? -eq 0 ] && grep -q "^aligned 12, skipped 0" "$tmp/a3.err" && ! grep -q "images .*/s" "$tmp/a3.err"'
+  '[ $? -eq 0 ] && grep -q "^aligned 12, skipped 0" "$tmp/a3.err" && ! grep -q "^align: " "$tmp/a3.err"'
+check "without --quiet, a log gets a progress line every tenth of the way" \
+  '[ "$(grep -Ec "^align: [0-9]+/12  [0-9]+/s  ETA " "$tmp/a2.err")" -eq 12 ]'
+if command -v script >/dev/null; then
+  script -qec "$app align --root $src --landmarks $tmp/lm.txt --out $tmp/al --size 20x24 --pad 1 --force" /dev/null >"$tmp/tty.out" 2>&1
+  check "on a terminal the progress line redraws in place, with an ETA" 'grep -q $'"'"'\ralign: 12/12 .*ETA'"'"' "$tmp/tty.out"'
+fi
 "$app" align --root "$src" --landmarks "$tmp/lm.txt" --out "$tmp/al96" --quiet 2>/dev/null
 check "the default crop is the reference's 96x112" '[ $? -eq 0 ] && [ "$(png_size "$tmp/al96/Ann/Ann_0001.png")" = "96x112" ]'
 "$app" align --root "$src" --landmarks "$tmp/lm.txt" --out "$tmp/alg" --size 20x24 --pad 1 --grey --quiet 2>/dev/null

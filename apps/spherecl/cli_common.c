@@ -150,6 +150,42 @@ const char *cli_data_or_default(const char *cmd, const char *data) {
   return CLI_DEFAULT_DATA;
 }
 
+void cli_progress_start(cli_progress *p, const char *what, size_t total, int quiet) {
+  p->what = what, p->total = total, p->quiet = quiet, p->shown = 0;
+  p->tty = cli_isatty_stderr();
+  p->t0 = p->last = cli_now();
+  p->next_line = total / 10 ? total / 10 : 1;
+}
+
+static void progress_line(cli_progress *p, size_t done, double now) {
+  double el = now - p->t0, rate = el > 0 ? done / el : 0;
+  char eta[32];
+  cli_format_duration(done ? el / done * (double)(p->total - done) : -1, eta, sizeof eta);
+  fprintf(stderr, "%s%s: %zu/%zu  %.0f/s  ETA %s%s", p->tty ? "\r" : "", p->what, done, p->total, rate, eta,
+          p->tty ? "\033[K" : "\n");
+  fflush(stderr);
+  p->shown = 1;
+}
+
+void cli_progress_update(cli_progress *p, size_t done) {
+  if (p->quiet) return;
+  double now = cli_now();
+  if (p->tty) {
+    if (now - p->last < 0.2 && done < p->total) return;
+    p->last = now;
+    progress_line(p, done, now);
+  } else if (done >= p->next_line) {
+    while (p->next_line <= done) p->next_line += p->total / 10 ? p->total / 10 : 1;
+    progress_line(p, done, now);
+  }
+}
+
+void cli_progress_end(cli_progress *p, int keep) {
+  if (p->quiet || !p->tty || !p->shown) return;
+  fputs(keep ? "\n" : "\r\033[K", stderr);
+  fflush(stderr);
+}
+
 int cli_isatty_stderr(void) { return isatty(fileno(stderr)); }
 
 double cli_now(void) {

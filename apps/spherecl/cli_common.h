@@ -39,6 +39,20 @@ scl_status cli_open_dataset(const char *path, int split, const scl_folder_filter
    when the default is not there either. */
 const char *cli_data_or_default(const char *cmd, const char *data);
 
+/* Progress of a long run over `total` items on stderr: on a terminal one line redrawn in place (at
+   most 5 times a second) with the rate and the time left; elsewhere (logs) a plain line at every
+   tenth of the way. Nothing at all when quiet. */
+typedef struct {
+  const char *what;
+  size_t total, next_line;
+  double t0, last;
+  int tty, quiet, shown;
+} cli_progress;
+void cli_progress_start(cli_progress *p, const char *what, size_t total, int quiet);
+void cli_progress_update(cli_progress *p, size_t done);
+/* Ends the line on a terminal (keep: leave the final figures there; else erase it). */
+void cli_progress_end(cli_progress *p, int keep);
+
 /* Whether stdout/stderr is a terminal (progress lines then redraw in place). */
 int cli_isatty_stderr(void);
 double cli_now(void);

@@ -102,7 +102,7 @@ static scl_status load_images(scl_net net, const char *const *paths, size_t n, f
 }
 
 scl_status cli_features(const char *cmd, scl_net net, const char *const *paths, size_t n, size_t batch,
-                        int with_mirror, float *out) {
+                        int with_mirror, int quiet, float *out) {
   const size_t img = image_floats(net), dim = cli_feature_dim(net, with_mirror);
   if (batch > n) batch = n;
   float *images = malloc((batch ? batch : 1) * img * sizeof *images);
@@ -110,7 +110,8 @@ scl_status cli_features(const char *cmd, scl_net net, const char *const *paths, 
     fprintf(stderr, "spherecl %s: out of host memory for a batch of %zu images\n", cmd, batch);
     return SCL_ERR_OUT_OF_MEMORY;
   }
-  const int show = cli_isatty_stderr() && n > batch;
+  cli_progress pr;
+  cli_progress_start(&pr, "features", n, quiet || n <= batch);
   scl_context failed_on = NULL; /* where the failure's message is: NULL (loading) or the net's context */
   scl_status st = SCL_OK;
   for (size_t start = 0; start < n && st == SCL_OK; start += batch) {
@@ -118,9 +119,9 @@ scl_status cli_features(const char *cmd, scl_net net, const char *const *paths, 
     st = load_images(net, paths + start, b, images);
     if (st == SCL_OK && (st = scl_verify_features(net, images, b, with_mirror, out + start * dim)) != SCL_OK)
       failed_on = scl_net_context(net);
-    if (st == SCL_OK && show) fprintf(stderr, "\rfeatures: %zu/%zu images\033[K", start + b, n);
+    if (st == SCL_OK) cli_progress_update(&pr, start + b);
   }
-  if (show) fputs("\r\033[K", stderr); /* the progress line goes away */
+  cli_progress_end(&pr, 0); /* the progress line goes away */
   if (st != SCL_OK) cli_report(cmd, failed_on, st);
   free(images);
   return st;
@@ -128,8 +129,8 @@ scl_status cli_features(const char *cmd, scl_net net, const char *const *paths, 
 
 /* ---- the raw-pixel baseline ---------------------------------------------------------------------- */
 
-scl_status cli_pixel_features(const char *cmd, const char *const *paths, size_t n, int with_mirror, size_t *dim,
-                              float **out) {
+scl_status cli_pixel_features(const char *cmd, const char *const *paths, size_t n, int with_mirror, int quiet,
+                              size_t *dim, float **out) {
   scl_image first;
   scl_status st = n ? scl__image_decode(paths[0], &first) : SCL_ERR_INVALID_ARGUMENT;
   if (st != SCL_OK) {
@@ -142,7 +143,10 @@ scl_status cli_pixel_features(const char *cmd, const char *const *paths, size_t 
   unsigned char *px = malloc(img);
   float *f = malloc(n * d * sizeof *f);
   if (!px || !f) st = SCL_ERR_OUT_OF_MEMORY;
+  cli_progress pr;
+  cli_progress_start(&pr, "pixels", n, quiet);
   for (size_t i = 0; st == SCL_OK && i < n; i++) {
+    cli_progress_update(&pr, i + 1);
     if ((st = scl__image_load_planar(paths[i], c, h, w, px)) != SCL_OK) break;
     float *row = f + i * d;
     scl__pixels_normalise(px, c, h, w, 0, row);
@@ -151,6 +155,7 @@ scl_status cli_pixel_features(const char *cmd, const char *const *paths, size_t 
     for (size_t k = 0; k < d; k++) norm += (double)row[k] * row[k];
     for (size_t k = 0; norm > 0 && k < d; k++) row[k] = (float)(row[k] / sqrt(norm));
   }
+  cli_progress_end(&pr, 0);
   free(px);
   if (st != SCL_OK) {
     cli_report(cmd, NULL, st);

@@ -38,14 +38,14 @@ void cli_close_model(scl_context ctx, scl_net net);
 /* Floats per feature: 2·embed_dim with the mirror, embed_dim without. */
 size_t cli_feature_dim(scl_net net, int with_mirror);
 /* scl_verify_features of the n image files into out [n, cli_feature_dim], `batch` files at a time
-   (the last batch may be smaller), each image loaded at the model's C×H×W. Shows progress on a
-   terminal. On failure prints the error (an image's names the file) and returns its status. */
+   (the last batch may be smaller), each image loaded as the model's input says. Shows progress
+   unless quiet. On failure prints the error (an image's names the file) and returns its status. */
 scl_status cli_features(const char *cmd, scl_net net, const char *const *paths, size_t n, size_t batch,
-                        int with_mirror, float *out);
+                        int with_mirror, int quiet, float *out);
 
 /* The raw-pixel baseline: each image's normalised pixels (followed by its mirror's when with_mirror),
    L2-normalised, for the n files into a malloc'd *out [n, *dim]; every image must have the first's
    size. On failure prints the error and returns its status. */
-scl_status cli_pixel_features(const char *cmd, const char *const *paths, size_t n, int with_mirror, size_t *dim,
-                              float **out);
+scl_status cli_pixel_features(const char *cmd, const char *const *paths, size_t n, int with_mirror, int quiet,
+                              size_t *dim, float **out);
 #endif

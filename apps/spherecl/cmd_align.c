@@ -143,16 +143,6 @@ static void report_unlisted(const align_opts *o, const scl_landmarks *e, size_t 
   scl__folder_free(&f);
 }
 
-/* On a terminal the line redraws in place; elsewhere (logs) each call is one plain line. */
-static void progress(size_t done, size_t n, double t0, int tty, int last) {
-  double el = cli_now() - t0, eta_s = done ? el / done * (n - done) : -1;
-  char eta[32];
-  cli_format_duration(eta_s, eta, sizeof eta);
-  fprintf(stderr, "%salign: %zu/%zu images  %.0f/s  ETA %s%s%s", tty ? "\r" : "", done, n, el > 0 ? done / el : 0.0,
-          eta, tty ? "\033[K" : "", !tty || last ? "\n" : "");
-  fflush(stderr);
-}
-
 int cmd_align(int argc, char **argv) {
   align_opts o = {NULL, NULL, NULL, 96, 112, 0, 0, 0, 0};
   const char *size_s = NULL, *pad_s = NULL;
@@ -204,19 +194,15 @@ int cmd_align(int argc, char **argv) {
           o.root, ow, oh, o.grey ? "grey" : "RGB", o.width, o.height, o.pad, o.out);
   report_unlisted(&o, e, n);
   size_t count[3] = {0, 0, 0};
-  const int show = !o.quiet && cli_isatty_stderr();
-  double t0 = cli_now(), last_print = t0;
+  cli_progress pr;
+  cli_progress_start(&pr, "align", n, o.quiet);
   for (size_t i = 0; i < n; i++) {
     count[align_one(&o, &e[i], ref, crop)]++;
-    double now = cli_now();
-    if (!o.quiet && (show ? now - last_print > 0.2 : (i + 1) % 2000 == 0)) {
-      progress(i + 1, n, t0, show, 0);
-      last_print = now;
-    }
+    cli_progress_update(&pr, i + 1);
   }
-  if (show) progress(n, n, t0, 1, 1);
+  cli_progress_end(&pr, 1);
   fprintf(stderr, "aligned %zu, skipped %zu (already there), failed %zu, in %.1f s\n", count[ALIGNED], count[SKIPPED],
-          count[FAILED], cli_now() - t0);
+          count[FAILED], cli_now() - pr.t0);
   free(crop);
   free(e);
   return count[FAILED] ? 1 : 0;

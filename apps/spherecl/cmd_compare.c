@@ -44,7 +44,7 @@ int cmd_compare(int argc, char **argv) {
   rc = 1;
   if (!feat) {
     fprintf(stderr, "spherecl compare: out of host memory\n");
-  } else if (cli_features("compare", net, (const char *const *)argv, 2, 2, !no_mirror, feat) == SCL_OK) {
+  } else if (cli_features("compare", net, (const char *const *)argv, 2, 2, !no_mirror, 1, feat) == SCL_OK) {
     double sim = 0.0; /* the features are unit length: their dot product is the cosine */
     for (size_t k = 0; k < dim; k++) sim += (double)feat[k] * feat[dim + k];
     if (!threshold_s) threshold = scl_net_threshold(net);

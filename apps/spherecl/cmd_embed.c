@@ -23,7 +23,8 @@ static void usage(FILE *f) {
           "  --format f32       raw little-endian float32 rows, one per image (needs --out)\n"
           "  --out FILE         write FILE, atomically (all of it or nothing), instead of stdout\n"
           "  --batch B          images per forward pass (default %d)\n"
-          "  --device SELECTOR  OpenCL device (see `spherecl devices`)\n",
+          "  --device SELECTOR  OpenCL device (see `spherecl devices`)\n"
+          "  --quiet            no progress line (shown on a terminal for long runs)\n",
           DEFAULT_BATCH);
 }
 
@@ -83,10 +84,10 @@ static int emit(const char *out, int csv, const char *const *paths, size_t n, si
 
 int cmd_embed(int argc, char **argv) {
   const char *model = NULL, *out = NULL, *format = "csv", *batch_s = NULL, *device = NULL;
-  int no_mirror = 0, nimages = 0;
+  int no_mirror = 0, nimages = 0, quiet = 0;
   const cli_option opts[] = {{"--model", &model, NULL},   {"--out", &out, NULL},       {"--format", &format, NULL},
                              {"--batch", &batch_s, NULL}, {"--device", &device, NULL}, {"--no-mirror", NULL, &no_mirror},
-                             {NULL, NULL, NULL}};
+                             {"--quiet", NULL, &quiet},   {NULL, NULL, NULL}};
   int rc = cli_parse_options("embed", argc, argv, opts, usage, &nimages);
   if (rc != CLI_PARSED) return rc;
   long batch = DEFAULT_BATCH;
@@ -107,7 +108,7 @@ int cmd_embed(int argc, char **argv) {
   float *feat = malloc(n * dim * sizeof *feat);
   rc = 1;
   if (!feat) fprintf(stderr, "spherecl embed: out of host memory for %zu features\n", n);
-  else if (cli_features("embed", net, paths, n, (size_t)batch, !no_mirror, feat) == SCL_OK)
+  else if (cli_features("embed", net, paths, n, (size_t)batch, !no_mirror, quiet, feat) == SCL_OK)
     rc = emit(out, csv, paths, n, dim, feat);
   free(feat);
   cli_close_model(ctx, net);

@@ -17,7 +17,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: spherecl verify --model FILE --pairs FILE --root DIR [--pattern P] [--no-mirror] [--no-mean]\n"
           "                       [--roc FILE.csv] [--batch B] [--device SELECTOR] [--no-store] [--pixels]\n"
-          "                       [--fold K] [--plot FILE.png]\n"
+          "                       [--fold K] [--plot FILE.png] [--quiet]\n"
           "Face verification by the SphereFace authors' LFW protocol: each image's feature is its embedding\n"
           "followed by its mirror's; per fold, the features are centred on the other folds' mean and scored\n"
           "by cosine, and the threshold is chosen on the other folds. Prints per fold the accuracy and the\n"
@@ -35,6 +35,7 @@ static void usage(FILE *f) {
           "                     different-person held-out scores with the threshold (needs gnuplot)\n"
           "  --batch B          images per forward pass (default %d)\n"
           "  --device SELECTOR  OpenCL device (see `spherecl devices`)\n"
+          "  --quiet            no progress line (shown on a terminal while features are computed)\n"
           "  --no-store         do not store the threshold in the model\n"
           "  --fold K           report fold K (1-based) alone: its accuracy with the threshold chosen on the\n"
           "                     other folds, last line \"accuracy: X\" (for a model trained with\n"
@@ -50,7 +51,7 @@ static void usage(FILE *f) {
 typedef struct {
   const char *model, *pairs, *root, *pattern, *roc, *device, *plot;
   long batch, fold; /* fold: 1-based, 0 = all folds */
-  int no_mirror, no_mean, no_store, pixels;
+  int no_mirror, no_mean, no_store, pixels, quiet;
 } verify_opts;
 
 /* ---- the distinct images of the pairs ------------------------------------------------------------ */
@@ -292,7 +293,7 @@ static int evaluate(const verify_opts *o, scl_net net, const scl_pair *pairs, si
   pair_data d = {0};
   int rc = 1;
   if (!feat) fprintf(stderr, "spherecl verify: out of host memory for %zu features\n", s->count);
-  else if (cli_features("verify", net, (const char *const *)s->paths, s->count, (size_t)o->batch, !o->no_mirror,
+  else if (cli_features("verify", net, (const char *const *)s->paths, s->count, (size_t)o->batch, !o->no_mirror, o->quiet,
                         feat) == SCL_OK &&
            arrange(pairs, n, s, feat, dim, &d))
     rc = score(o, net, &d, n, dim, folds);
@@ -307,7 +308,7 @@ static int evaluate_pixels(const verify_opts *o, const scl_pair *pairs, size_t n
   size_t dim = 0;
   pair_data d = {0};
   int rc = 1;
-  if (cli_pixel_features("verify", (const char *const *)s->paths, s->count, !o->no_mirror, &dim, &feat) == SCL_OK &&
+  if (cli_pixel_features("verify", (const char *const *)s->paths, s->count, !o->no_mirror, o->quiet, &dim, &feat) == SCL_OK &&
       arrange(pairs, n, s, feat, dim, &d))
     rc = score(o, NULL, &d, n, dim, folds);
   pair_data_free(&d);
@@ -346,7 +347,7 @@ int cmd_verify(int argc, char **argv) {
                              {"--device", &o.device, NULL},   {"--no-mirror", NULL, &o.no_mirror},
                              {"--no-mean", NULL, &o.no_mean}, {"--no-store", NULL, &o.no_store},
                              {"--pixels", NULL, &o.pixels},   {"--fold", &fold_s, NULL},
-                             {"--plot", &o.plot, NULL},
+                             {"--plot", &o.plot, NULL},        {"--quiet", NULL, &o.quiet},
                              {NULL, NULL, NULL}};
   int rc = cli_parse_options("verify", argc, argv, opts, usage, &npos);
   if (rc != CLI_PARSED) return rc;
