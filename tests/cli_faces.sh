@@ -10,7 +10,6 @@ tmp=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/testkit/cli.sh"
 
-png_size() { od -An -j16 -N8 -tu1 "$1" | awk '{ print $1*16777216 + $2*65536 + $3*256 + $4 "x" $5*16777216 + $6*65536 + $7*256 + $8 }'; }
 
 # ---- align ----------------------------------------------------------------------------------------
 # Four people, three 40x40 colour PPM photos each; the landmarks are the reference points of a

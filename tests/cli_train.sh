@@ -68,13 +68,12 @@ head -c 100 "$tmp/whole.scl" > "$tmp/cut.scl"
 check "eval of a truncated model fails with a format error" '[ $rc -eq 1 ] && grep -q SCL_ERR_FORMAT "$tmp/err"'
 
 # --log and --plot: the CSV as training goes, the picture at the end (a PNG of the documented size).
-png_size() { od -An -j16 -N8 -tu1 "$1" | awk '{ print $1*16777216 + $2*65536 + $3*256 + $4 "x" $5*16777216 + $6*65536 + $7*256 + $8 }'; }
 "$app" train "${common[@]}" --iters 12 --print-every 5 --log "$tmp/log.csv" --plot "$tmp/curves.png" --out "$tmp/p.scl" 2>"$tmp/err"; rc=$?
 check "--log writes the header and a row at 1, every --print-every and the last iteration" \
   '[ $rc -eq 0 ] && [ "$(head -n 1 "$tmp/log.csv")" = "iteration,loss,accuracy,lambda,lr,images_per_s" ] &&
    [ "$(cut -d, -f1 "$tmp/log.csv" | tail -n +2 | tr "\n" " ")" = "1 5 10 12 " ]'
 if command -v gnuplot >/dev/null; then
-  check "--plot draws a 1300x420 PNG" '[ "$(head -c 8 "$tmp/curves.png" | od -An -tx1 | tr -d " ")" = 89504e470d0a1a0a ] && [ "$(png_size "$tmp/curves.png")" = 1300x420 ]'
+  check "--plot draws a 1300x420 PNG" 'is_png "$tmp/curves.png" && [ "$(png_size "$tmp/curves.png")" = 1300x420 ]'
   check "no temporary picture is left" '! ls "$tmp"/curves.png.tmp* >/dev/null 2>&1'
 fi
 "$app" train "${common[@]}" --resume "$tmp/p.scl" --iters 14 --print-every 5 --log "$tmp/log.csv" --out "$tmp/p2.scl" 2>/dev/null

@@ -59,8 +59,7 @@ if command -v gnuplot >/dev/null; then
   "$app" verify --model "$tmp/model.scl" --pairs "$tmp/pairs.txt" --root "$tmp/faces" --no-store --plot "$tmp/roc.png" \
     >/dev/null 2>&1; rc=$?
   check "--plot draws a 1100x460 PNG" \
-    '[ $rc -eq 0 ] && [ "$(head -c 8 "$tmp/roc.png" | od -An -tx1 | tr -d " ")" = 89504e470d0a1a0a ] &&
-     [ "$(od -An -j16 -N8 -tu1 "$tmp/roc.png" | awk "{ print \$3*256 + \$4, \$7*256 + \$8 }")" = "1100 460" ]'
+    '[ $rc -eq 0 ] && is_png "$tmp/roc.png" && [ "$(png_size "$tmp/roc.png")" = 1100x460 ]'
 fi
 "$app" verify --pixels --pairs "$tmp/pairs.txt" --root "$tmp/faces" >"$tmp/pix.out" 2>&1; rc=$?
 check "the raw-pixel baseline needs no model and ends with the accuracy line" \
