@@ -17,4 +17,4 @@ fi
 cmake -S . -B "$dir" -DSPHERECL_WERROR=ON "${extra[@]}" >/dev/null
 cmake --build "$dir" -j"$(nproc)"
 cd "$dir"
-ctest --output-on-failure --timeout 1800 -j2
+ctest --output-on-failure --timeout 2400 -j2
