@@ -88,6 +88,13 @@ rc=$?
 check "training on random 20x24 crops of the 22x26 crops, fold 1's people left out" \
   '[ $rc -eq 0 ] && grep -q "leaving out the 2 people of fold 1" "$tmp/t.err" &&
    grep -q "3x24x20 random crops, 2 classes, 6 images" "$tmp/t.err"'
+# Exact resumption with random crops: the same lr steps in both runs (their default follows --iters).
+"$app" train "${common[@]}" --crop 20x24 --holdout "$tmp/pairs.txt:1" --lr-steps 4,5 --out "$tmp/whole.scl" 2>/dev/null &&
+  "$app" train "${common[@]}" --crop 20x24 --holdout "$tmp/pairs.txt:1" --lr-steps 4,5 --iters 3 --checkpoint-every 3 \
+    --out "$tmp/half.scl" 2>/dev/null &&
+  "$app" train "${common[@]}" --crop 20x24 --holdout "$tmp/pairs.txt:1" --resume "$tmp/half.scl.ckpt" \
+    --out "$tmp/resumed.scl" 2>/dev/null
+check "random crops resume exactly: the resumed model is byte-identical" '[ $? -eq 0 ] && cmp -s "$tmp/whole.scl" "$tmp/resumed.scl"'
 "$app" train "${common[@]}" --crop 20x24 --min-images 4 --out "$tmp/m2.scl" 2>"$tmp/t2.err"
 check "--min-images 4 leaves everyone out: a clear error" '[ $? -eq 1 ] && grep -q "with fewer than 4 images" "$tmp/t2.err"'
 "$app" train "${common[@]}" --holdout "$tmp/pairs.txt:3" --out "$tmp/m2.scl" 2>"$tmp/t3.err"
