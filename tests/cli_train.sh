@@ -76,6 +76,9 @@ if command -v gnuplot >/dev/null; then
   check "--plot draws a 1300x420 PNG" 'is_png "$tmp/curves.png" && [ "$(png_size "$tmp/curves.png")" = 1300x420 ]'
   check "no temporary picture is left" '! ls "$tmp"/curves.png.tmp* >/dev/null 2>&1'
 fi
+"$app" train "${common[@]}" --iters 3 --quiet --out "$tmp/q.scl" 2>"$tmp/q.err"
+check "--quiet: no progress lines, the closing lines stay" \
+  '[ $? -eq 0 ] && ! grep -q "^iter " "$tmp/q.err" && grep -q "^saved model" "$tmp/q.err"'
 "$app" train "${common[@]}" --resume "$tmp/p.scl" --iters 14 --print-every 5 --log "$tmp/log.csv" --out "$tmp/p2.scl" 2>/dev/null
 check "resuming appends to the log" '[ $? -eq 0 ] && [ "$(cut -d, -f1 "$tmp/log.csv" | tail -n +2 | tr "\n" " ")" = "1 5 10 12 14 " ]'
 PATH=/nonexistent "$app" train "${common[@]}" --iters 2 --plot "$tmp/x.png" --out "$tmp/x.scl" 2>"$tmp/err"

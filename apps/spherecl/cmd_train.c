@@ -24,6 +24,7 @@ typedef struct {
   char **argv;        /* as given, for the resume hint */
   long batch, iters, checkpoint_every, print_every;
   int mirror; /* -1: default (on for image folders, off for MNIST) */
+  int quiet;  /* no progress lines (the log, errors and the closing lines stay) */
 } train_opts;
 
 static volatile sig_atomic_t interrupted;
@@ -69,6 +70,7 @@ static void usage(FILE *f) {
           "  --log FILE.csv         write iteration,loss,accuracy,lambda,lr,images_per_s every --print-every\n"
           "                         iterations (appended to when resuming)\n"
           "  --plot FILE.png        draw loss, accuracy, lambda and lr when training stops (needs gnuplot)\n"
+          "  --quiet                no progress lines (errors, --log and the closing lines stay)\n"
           "Ctrl-C writes FILE.ckpt and exits; resume with --resume FILE.ckpt.\n");
 }
 
@@ -177,6 +179,8 @@ static int parse(int argc, char **argv, train_opts *o) {
           BAD("--checkpoint-every must be >= 1");
     } else if (!strcmp(a, "--resume")) {
       NEED_VALUE o->resume = v;
+    } else if (!strcmp(a, "--quiet")) {
+      o->quiet = 1;
     } else if (!strcmp(a, "--log")) {
       NEED_VALUE o->log = v;
     } else if (!strcmp(a, "--plot")) {
@@ -243,6 +247,7 @@ static size_t sample_at(sampler *s, unsigned long long p, unsigned char *mirror)
 /* ---- progress ---------------------------------------------------------------------------------------- */
 
 static void progress(const train_opts *o, const scl_train_stats *s, double rate, int tty, int last) {
+  if (o->quiet) return;
   char eta[32];
   cli_format_duration(rate > 0 ? (double)(o->iters - s->iteration) * o->batch / rate : -1, eta, sizeof eta);
   int width = snprintf(NULL, 0, "%ld", o->iters);
