@@ -423,7 +423,15 @@ typedef struct {
 scl_status scl_verify_protocol(const float *fa, const float *fb, size_t dim, const int *fold, const int *same,
                                size_t npairs, int folds, int subtract_mean, scl_verify_result *result,
                                float *scores);
-/* Writes the ROC of scores/same as CSV "threshold,far,tar" (atomically). */
+/* The ROC of n pair scores (same[i] 1 for a same-person pair, 0 else): one point per distinct score,
+   highest threshold first, with far/tar the fractions of different/same pairs scoring >= it.
+   *points is malloc'd (free()). Non-finite scores: SCL_ERR_NUMERIC; only one kind of pair, or same
+   values other than 0/1: SCL_ERR_INVALID_ARGUMENT. */
+typedef struct {
+  double threshold, far, tar;
+} scl_roc_point;
+scl_status scl_verify_roc(const float *scores, const int *same, size_t n, scl_roc_point **points, size_t *count);
+/* Writes that ROC as CSV "threshold,far,tar" (atomically). */
 scl_status scl_verify_write_roc(const char *path, const float *scores, const int *same, size_t n);
 
 /* ============================================================================================= */

@@ -381,6 +381,19 @@ static void roc_file(scl_context ctx) {
     fclose(f);
   }
   TK_CHECK_MSG(rows == 4, "%d rows, want 4 (one per distinct score)", rows);
+  /* The same points in memory. */
+  scl_roc_point *pts = NULL;
+  size_t npts = 0;
+  TK_OK(NULL, scl_verify_roc(scores, same, 5, &pts, &npts));
+  TK_CHECK_MSG(npts == 4, "%zu ROC points, want 4", npts);
+  for (size_t i = 0; i < npts && i < 4; i++)
+    TK_CHECK_MSG((float)pts[i].threshold == (float)want[i][0] && fabs(pts[i].far - want[i][1]) < 1e-12 &&
+                     fabs(pts[i].tar - want[i][2]) < 1e-12,
+                 "point %zu: %g %g %g", i, pts[i].threshold, pts[i].far, pts[i].tar);
+  free(pts);
+  pts = (scl_roc_point *)1;
+  TK_STATUS(NULL, scl_verify_roc(scores, (const int[5]){0, 0, 0, 0, 0}, 5, &pts, &npts), SCL_ERR_INVALID_ARGUMENT);
+  TK_CHECK(pts == (scl_roc_point *)1);
   /* Bad arguments: nothing is written. */
   char other[256];
   snprintf(other, sizeof other, "%s/bad.csv", dir);

@@ -206,16 +206,6 @@ static int store_threshold(const verify_opts *o, scl_net net, const pair_data *d
 
 /* ---- the picture ------------------------------------------------------------------------------------ */
 
-typedef struct {
-  float score;
-  int same;
-} scored;
-
-static int by_score_desc(const void *x, const void *y) {
-  float a = ((const scored *)x)->score, b = ((const scored *)y)->score;
-  return (a < b) - (a > b);
-}
-
 /* The ROC of the held-out scores (TAR against log-scale FAR) beside the two score histograms, with
    the threshold: fold K's with --fold, else the mean of the folds' thresholds. */
 static int draw(const verify_opts *o, const pair_data *d, size_t n, const scl_verify_result *r) {
@@ -225,33 +215,28 @@ static int draw(const verify_opts *o, const pair_data *d, size_t n, const scl_ve
     for (int k = 0; k < r->folds; k++) t += r->threshold[k];
     t /= r->folds;
   }
-  scored *s = malloc(n * sizeof *s);
-  if (!s) {
-    fprintf(stderr, "spherecl verify: out of host memory\n");
-    return 1;
-  }
-  size_t npos = 0;
-  for (size_t i = 0; i < n; i++) s[i] = (scored){d->scores[i], d->same[i]}, npos += d->same[i] != 0;
-  qsort(s, n, sizeof *s, by_score_desc);
+  scl_roc_point *roc = NULL;
+  size_t npts = 0;
+  scl_status st = scl_verify_roc(d->scores, d->same, n, &roc, &npts);
+  if (st != SCL_OK) return report_noctx(st);
   cli_plot p;
   if (cli_plot_open("verify", &p, o->plot, 1100, 460)) {
-    free(s);
+    free(roc);
     return 1;
   }
-  cli_plot_block_begin(&p, "roc"); /* far tar, one row per distinct score, far > 0 (log axis) */
-  size_t tp = 0, fp = 0, nneg = n - npos;
-  for (size_t i = 0; i < n; i++) {
-    s[i].same ? tp++ : fp++;
-    if ((i + 1 == n || s[i + 1].score != s[i].score) && fp > 0 && npos && nneg)
-      fprintf(p.gp, "%.6g %.6g\n", (double)fp / nneg, (double)tp / npos);
-  }
+  cli_plot_block_begin(&p, "roc"); /* far tar, far > 0 (a log axis) */
+  for (size_t i = 0; i < npts; i++)
+    if (roc[i].far > 0) fprintf(p.gp, "%.6g %.6g\n", roc[i].far, roc[i].tar);
   cli_plot_block_end(&p);
+  free(roc);
   enum { BINS = 100 }; /* scores are cosines in [−1, 1]: bins of 0.02 */
-  size_t hist[2][BINS] = {{0}};
+  size_t hist[2][BINS] = {{0}}, npos = 0;
   for (size_t i = 0; i < n; i++) {
-    int b = (int)((s[i].score + 1.0f) * (BINS / 2.0f));
-    hist[s[i].same != 0][b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
+    int b = (int)((d->scores[i] + 1.0f) * (BINS / 2.0f));
+    hist[d->same[i] != 0][b < 0 ? 0 : b >= BINS ? BINS - 1 : b]++;
+    npos += d->same[i] != 0;
   }
+  const size_t nneg = n - npos;
   cli_plot_block_begin(&p, "hist"); /* bin centre, fraction of same pairs, fraction of different pairs */
   for (int b = 0; b < BINS; b++)
     fprintf(p.gp, "%.3f %.6g %.6g\n", -1.0 + (b + 0.5) * 2.0 / BINS, npos ? (double)hist[1][b] / npos : 0.0,
@@ -270,7 +255,6 @@ static int draw(const verify_opts *o, const pair_data *d, size_t n, const scl_ve
           "plot $hist using 1:2 with boxes lc rgb '#2ca02c' title 'same person', "
           "$hist using 1:3 with boxes lc rgb '#d62728' title 'different people'\nunset multiplot\n",
           n, o->pairs, o->fold ? " (threshold of the chosen fold)" : " (threshold: mean over folds)", t, t, t, t, t);
-  free(s);
   return cli_plot_close("verify", &p);
 }
 

@@ -276,11 +276,12 @@ scl_status scl_verify_protocol(const float *fa, const float *fb, size_t dim, con
 
 /* ---- ROC files -------------------------------------------------------------------------------- */
 
-#define OP "scl_verify_write_roc"
+#define OP "scl_verify_roc"
 
-scl_status scl_verify_write_roc(const char *path, const float *scores, const int *same, size_t n) {
-  if (!path || !scores || !same)
-    return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, OP ": %s is NULL", !path ? "path" : !scores ? "scores" : "same");
+scl_status scl_verify_roc(const float *scores, const int *same, size_t n, scl_roc_point **points, size_t *count) {
+  if (!scores || !same || !points || !count)
+    return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, OP ": %s is NULL",
+                           !scores ? "scores" : !same ? "same" : !points ? "points" : "count");
   size_t ns = 0;
   for (size_t i = 0; i < n; i++) {
     if (!isfinite(scores[i]))
@@ -299,15 +300,36 @@ scl_status scl_verify_write_roc(const char *path, const float *scores, const int
   scl_status st = roc_build(d, same, n, &c);
   free(d);
   if (st != SCL_OK) return st;
+  scl_roc_point *pts = malloc(c.nrows * sizeof *pts);
+  if (!pts) {
+    free(c.rows);
+    return scl__fail_noctx(SCL_ERR_OUT_OF_MEMORY, OP ": out of host memory for %zu ROC points", c.nrows);
+  }
+  for (size_t i = 0; i < c.nrows; i++)
+    pts[i] = (scl_roc_point){c.rows[i].threshold, (double)c.rows[i].diff / (double)c.ndiff,
+                             (double)c.rows[i].same / (double)c.nsame};
+  free(c.rows);
+  *points = pts;
+  *count = c.nrows;
+  return SCL_OK;
+}
+#undef OP
+
+#define OP "scl_verify_write_roc"
+
+scl_status scl_verify_write_roc(const char *path, const float *scores, const int *same, size_t n) {
+  if (!path) return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, OP ": path is NULL");
+  scl_roc_point *pts = NULL;
+  size_t npts = 0;
+  scl_status st = scl_verify_roc(scores, same, n, &pts, &npts);
+  if (st != SCL_OK) return st;
   scl__atomic_file af;
   st = scl__atomic_open(&af, path, OP);
   if (st == SCL_OK) {
     fprintf(af.f, "threshold,far,tar\n");
-    for (size_t i = 0; i < c.nrows; i++)
-      fprintf(af.f, "%.9g,%.9g,%.9g\n", c.rows[i].threshold, (double)c.rows[i].diff / (double)c.ndiff,
-              (double)c.rows[i].same / (double)c.nsame);
+    for (size_t i = 0; i < npts; i++) fprintf(af.f, "%.9g,%.9g,%.9g\n", pts[i].threshold, pts[i].far, pts[i].tar);
     st = scl__atomic_commit(&af, OP);
   }
-  free(c.rows);
+  free(pts);
   return st;
 }
