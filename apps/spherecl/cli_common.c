@@ -110,6 +110,12 @@ void cli_report(const char *cmd, scl_context ctx, scl_status st) {
   fprintf(stderr, "spherecl %s: %s: %s\n", cmd, scl_status_string(st), scl_context_error(ctx));
 }
 
+void cli_stored_size(const scl_net_config *cfg, int *height, int *width) {
+  const int cropped = cfg->input.crop_height || cfg->input.crop_width;
+  *height = cropped ? cfg->input.crop_height : cfg->in_height;
+  *width = cropped ? cfg->input.crop_width : cfg->in_width;
+}
+
 scl_context cli_context(const char *cmd, const char *selector) {
   scl_context ctx = NULL;
   scl_status st = scl_context_create(selector, &ctx);

@@ -21,6 +21,10 @@ int cli_parse_range(const char *s, int *first, int *last);
    writes why into err on a bad spec. */
 int cli_parse_margin(const char *spec, scl_margin_params *p, char *err, size_t errsize);
 
+/* The size of the images a model takes: its crop (the stored aligned images it cuts its input from),
+   or its input size when it has none. */
+void cli_stored_size(const scl_net_config *cfg, int *height, int *width);
+
 /* Creates a context on the selector (NULL: default), printing the library's message on failure. */
 scl_context cli_context(const char *cmd, const char *selector);
 /* Prints "spherecl CMD: <status>: <message>" for a failed call on ctx (NULL: the thread message). */

@@ -88,25 +88,18 @@ static outcome align_one(const align_opts *o, const scl_landmarks *e, const floa
             e->path);
     return FAILED;
   }
-  /* Warp in the image's own channels, then convert (colour to grey with --grey). */
-  unsigned char *warped = malloc((size_t)ow * oh * img.channels);
-  scl_image w = {img.channels, oh, ow, warped};
+  /* Warp in the image's own channels: straight into the crop, or (colour file, --grey) into a
+     scratch image that becomes grey; one grey plane is already the interleaved layout. */
+  const int convert = img.channels != ch;
+  unsigned char *warped = convert ? malloc((size_t)ow * oh * img.channels) : crop;
   if (!warped) st = scl__fail_noctx(SCL_ERR_OUT_OF_MEMORY, "out of host memory");
   if (st == SCL_OK) st = scl_align_warp(img.pixels, img.channels, img.height, img.width, m, oh, ow, warped);
-  scl__image_free(&img);
-  if (st == SCL_OK) {
-    /* Planar for the conversion, then back to interleaved for the PNG. */
-    unsigned char *planar = malloc((size_t)ow * oh * ch);
-    if (!planar) st = scl__fail_noctx(SCL_ERR_OUT_OF_MEMORY, "out of host memory");
-    else {
-      scl__image_to_planar(&w, ch, planar);
-      size_t hw = (size_t)ow * oh;
-      for (size_t i = 0; i < hw; i++)
-        for (int c = 0; c < ch; c++) crop[i * ch + c] = planar[c * hw + i];
-      free(planar);
-    }
+  if (st == SCL_OK && convert) {
+    scl_image w = {img.channels, oh, ow, warped};
+    scl__image_to_planar(&w, ch, crop);
   }
-  free(warped);
+  if (convert) free(warped);
+  scl__image_free(&img);
   if (st == SCL_OK && !make_parent_dirs(dst))
     st = scl__fail_noctx(SCL_ERR_IO, "cannot make the folder of %s: %s", dst, strerror(errno));
   if (st == SCL_OK) st = scl__image_write_png(dst, crop, ch, oh, ow);

@@ -71,8 +71,8 @@ int cmd_eval(int argc, char **argv) {
   int c, h, w;
   scl_dataset_shape(ds, &c, &h, &w);
   /* A model trained on random crops takes the centre crop of images of the stored size. */
-  const int sh = cfg->input.crop_height ? cfg->input.crop_height : cfg->in_height;
-  const int sw = cfg->input.crop_width ? cfg->input.crop_width : cfg->in_width;
+  int sh, sw;
+  cli_stored_size(cfg, &sh, &sw);
   if (cfg->in_channels != c || sh != h || sw != w || cfg->num_classes != scl_dataset_classes(ds)) {
     fprintf(stderr, "spherecl eval: the model expects %dx%dx%d images and %d classes; %s has %dx%dx%d and %d\n",
             cfg->in_channels, sh, sw, cfg->num_classes, data, c, h, w, scl_dataset_classes(ds));

@@ -19,6 +19,7 @@ typedef struct {
   const char *data, *device, *out, *resume, *holdout, *log, *plot;
   scl_net_config cfg;
   int first, last, min_images;
+  int holdout_fold;   /* --holdout PAIRS:K: K (1-based); the pairs file is holdout up to its last ':' */
   int crop_w, crop_h; /* --crop: the net input cut from each stored image (0: the whole image) */
   int argc;
   char **argv;        /* as given, for the resume hint */
@@ -111,7 +112,7 @@ static int parse(int argc, char **argv, train_opts *o) {
       NEED_VALUE const char *colon = strrchr(v, ':');
       if (!colon || colon == v || !cli_parse_long(colon + 1, &l) || l < 1 || l > 32)
         BAD("--holdout wants PAIRS:K with K a fold number (1-based), got \"%s\"", v);
-      o->holdout = v;
+      o->holdout = v, o->holdout_fold = (int)l;
     } else if (!strcmp(a, "--min-images")) {
       NEED_VALUE if (!cli_parse_long(v, &l) || l < 1 || l > 1000000) BAD("--min-images must be 1..1000000");
       o->min_images = (int)l;
@@ -283,22 +284,21 @@ static int open_training_data(const train_opts *o, scl_dataset *ds, int *is_mnis
   char **names = NULL;
   scl_status st = SCL_OK;
   if (o->holdout) {
-    const char *colon = strrchr(o->holdout, ':');
+    const int fold = o->holdout_fold;
     char path[4096];
-    long fold = strtol(colon + 1, NULL, 10);
-    snprintf(path, sizeof path, "%.*s", (int)(colon - o->holdout), o->holdout);
+    snprintf(path, sizeof path, "%.*s", (int)(strrchr(o->holdout, ':') - o->holdout), o->holdout);
     size_t npairs = 0, nnames = 0;
     int folds = 0;
     st = scl_pairs_read(path, &pairs, &npairs, &folds);
     if (st == SCL_OK && fold > folds) {
-      fprintf(stderr, "spherecl train: --holdout %s: fold %ld is out of range, %s has folds 1..%d\n", o->holdout, fold,
+      fprintf(stderr, "spherecl train: --holdout %s: fold %d is out of range, %s has folds 1..%d\n", o->holdout, fold,
               path, folds);
       free(pairs);
       return 1;
     }
-    if (st == SCL_OK && (st = scl_pairs_fold_people(pairs, npairs, (int)fold - 1, &names, &nnames)) == SCL_OK) {
+    if (st == SCL_OK && (st = scl_pairs_fold_people(pairs, npairs, fold - 1, &names, &nnames)) == SCL_OK) {
       filter.exclude = (const char *const *)names, filter.nexclude = nnames;
-      fprintf(stderr, "leaving out the %zu people of fold %ld of %s\n", nnames, fold, path);
+      fprintf(stderr, "leaving out the %zu people of fold %d of %s\n", nnames, fold, path);
     }
     if (st != SCL_OK) cli_report("train", NULL, st);
   }
@@ -364,8 +364,8 @@ int cmd_train(int argc, char **argv) {
     goto done;
   }
   const scl_net_config *cfg = scl_net_get_config(net);
-  const int stored_h = cfg->input.crop_height ? cfg->input.crop_height : cfg->in_height;
-  const int stored_w = cfg->input.crop_width ? cfg->input.crop_width : cfg->in_width;
+  int stored_h, stored_w;
+  cli_stored_size(cfg, &stored_h, &stored_w);
   if (cfg->in_channels != c || stored_h != h || stored_w != w || cfg->num_classes != scl_dataset_classes(ds) ||
       (o.resume && (o.crop_h || o.crop_w) && (o.crop_h != cfg->in_height || o.crop_w != cfg->in_width))) {
     fprintf(stderr,
