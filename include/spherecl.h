@@ -10,6 +10,7 @@
  *   6. Data                                scl_dataset_* (MNIST IDX, image folders, filters, crops), scl_image_load*
  *   7. Face verification                   scl_pairs_*, scl_verify_* (the LFW 10-fold protocol)
  *   8. Face alignment                      scl_align_* (landmarks → aligned crops), scl_landmarks_read
+ *   9. Tuning                              scl_tuning_* (CLBlast parameters per device: cache, apply, save)
  *
  * Conventions that hold everywhere:
  *   - Every call returns scl_status (SCL_OK = 0). OpenCL and CLBlast codes pass through unchanged;
@@ -467,6 +468,42 @@ typedef struct {
    spaces or tabs; blank lines skipped; the last line may lack its newline. Every line must have the
    same N >= 2. *entries is malloc'd (free()). Errors are SCL_ERR_FORMAT "FILE:LINE: what". */
 scl_status scl_landmarks_read(const char *path, scl_landmarks **entries, size_t *count);
+
+/* ============================================================================================= */
+/* 9. Tuning                                                                                     */
+/* ============================================================================================= */
+
+/* CLBlast picks its GEMM kernels' parameters from a database of known devices; others (PoCL's CPU
+   device, new GPUs) get slow generic ones. `spherecl tune` times candidate parameter sets on the
+   SphereFace GEMM shapes and stores the winners in the device's tuning cache. Every context applies
+   its device's tuning when it is created, from the first of:
+     SPHERECL_TUNING=FILE   the entries of FILE (a malformed file fails context creation);
+     SPHERECL_TUNING=off    nothing: CLBlast's own choice;
+     the cache file         scl_tuning_cache_path; one that is stale (another driver version) or
+                            corrupt is ignored with a warning on stderr, never an error.
+   Entries are text, one per line: a CLBlast kernel name, a precision in bits, then every parameter
+   of that kernel as NAME=VALUE, e.g.
+       Xgemm 32 GEMMK=1 KREG=16 KWG=1 KWI=1 MDIMA=2 MDIMC=2 MWG=64 NDIMB=2 NDIMC=2 NWG=64 SA=0 SB=0 STRM=0 STRN=0 VWM=16 VWN=16
+   '#' starts a comment; a line "[text]" limits the entries after it to devices whose
+   "platform: device" contains text. CLBlast's parameters apply to the device process-wide. */
+typedef enum {
+  SCL_TUNING_NONE = 0,  /* CLBlast's database or defaults */
+  SCL_TUNING_CACHE = 1, /* the device's cache file */
+  SCL_TUNING_FILE = 2   /* the file named by SPHERECL_TUNING */
+} scl_tuning_source;
+
+/* Where ctx's tuning came from. */
+scl_tuning_source scl_context_tuning(scl_context ctx);
+/* The cache file of a device: $XDG_CACHE_HOME/spherecl/PLATFORM--DEVICE.tuning, else under
+   ~/.cache/spherecl/ (characters other than letters, digits, '.' and '-' become '_'). */
+scl_status scl_tuning_cache_path(const scl_device_info *info, char *path, size_t size);
+/* 1 if the device has a cache file made for it (this platform, device and driver version), else 0;
+   why (may be NULL) receives the reason a file that exists is not used ("" if none). */
+int scl_tuning_cache_state(const scl_device_info *info, char *why, size_t size);
+/* Applies entries to ctx's device now (a refused entry: its status, the line named). */
+scl_status scl_tuning_apply(scl_context ctx, const char *entries);
+/* Writes entries as the device's cache file (atomically; the folder is created). */
+scl_status scl_tuning_save(const scl_device_info *info, const char *entries);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -1,33 +1,37 @@
 /* Biases of conv2d and linear (add, gradient) and the batch/channel axis swap that lets conv2d run
    one GEMM over a whole batch (lib/ops/bias.c launches them).
 
-   Row-grouped launches: a tensor is seen as rows of `cols` contiguous elements, and every
-   work-group covers part of ONE row, so the divisions that split the index are the same for the
-   whole group. PoCL runs per-element integer divisions at about a tenth of copy speed. */
-
-/* The row and the column of this work-item; 0 when it lies past the end of its row. */
-static inline int row_item(uint cols, uint *row, uint *col) {
-  uint ls = get_local_size(0), groups_per_row = (cols + ls - 1) / ls, g = get_group_id(0);
-  *row = g / groups_per_row;
-  *col = (g - *row * groups_per_row) * ls + get_local_id(0);
-  return *col < cols;
-}
+   Launches are row-grouped (scl_row_item, kernels/common.cl). */
 
 /* y[r][c] += b[c] for r < rows: a linear layer's y [N, M] += b [M]. */
 __kernel void bias_add(__global float *y, uint y_off, __global const float *b, uint b_off, uint rows, uint cols) {
   uint r, c;
-  if (row_item(cols, &r, &c) && r < rows) y[y_off + r * cols + c] += b[b_off + c];
+  if (scl_row_item(cols, &r, &c) && r < rows) y[y_off + r * cols + c] += b[b_off + c];
 }
 
-/* y[j][i][c] = x[i][j][c] (+ bias[i] when has_bias) for x [na][nb][nc]: swaps the two outer axes,
-   e.g. [N][K][P·Q] <-> [K][N][P·Q]. */
-__kernel void swap01(__global const float *x, uint x_off, __global float *y, uint y_off, uint na, uint nb,
-                     uint nc, __global const float *bias, uint bias_off, uint has_bias) {
+/* y[j][i][c] = x[i][j][c] (+ bias[i] when has_bias) for i < na, j < nb, c < nc: swaps the two outer
+   axes, e.g. [N][K][P·Q] <-> [K][N][P·Q]. x's rows i start x_ld apart and y's rows j start y_ld
+   apart (na·nc and nb·nc when packed; conv2d's GEMM operands are padded to whole tiles). */
+__kernel void swap01(__global const float *x, uint x_off, uint x_ld, __global float *y, uint y_off, uint y_ld,
+                     uint na, uint nb, uint nc, __global const float *bias, uint bias_off, uint has_bias) {
   uint row, c;
-  if (!row_item(nc, &row, &c) || row >= na * nb) return;
+  if (!scl_row_item(nc, &row, &c) || row >= na * nb) return;
   uint j = row / na, i = row - j * na; /* y's row (j, i) */
-  float v = x[x_off + (i * nb + j) * nc + c];
-  y[y_off + row * nc + c] = has_bias ? v + bias[bias_off + i] : v;
+  float v = x[x_off + i * x_ld + j * nc + c];
+  y[y_off + j * y_ld + i * nc + c] = has_bias ? v + bias[bias_off + i] : v;
+}
+
+/* y [cols][rows] = x [rows][cols]ᵀ, y's rows y_ld apart (conv2d's transposed weights). */
+__kernel void transpose(__global const float *x, uint x_off, __global float *y, uint y_off, uint y_ld, uint rows,
+                        uint cols) {
+  uint j, i;
+  if (scl_row_item(rows, &j, &i) && j < cols) y[y_off + j * y_ld + i] = x[x_off + i * cols + j];
+}
+
+/* y[r][c] = 0 for r < rows, from <= c < ld: the padding columns of a [rows][ld] GEMM operand. */
+__kernel void zero_tail(__global float *y, uint y_off, uint rows, uint from, uint ld) {
+  uint r, c;
+  if (scl_row_item(ld - from, &r, &c) && r < rows) y[y_off + r * ld + from + c] = 0.0f;
 }
 
 /* db[k] = Σ_{n,i} dy[n][k][i] for dy [batch][channels][inner]: one work-group per k; each

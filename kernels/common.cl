@@ -52,3 +52,15 @@ static inline void scl_store4(__global float *p, uint j, uint cols, float4 v) {
 
 /* The sum of v's four lanes, always in the same order. */
 static inline float scl_hsum4(float4 v) { return (v.s0 + v.s1) + (v.s2 + v.s3); }
+
+/* Row-grouped launches: a tensor is seen as rows of `cols` contiguous elements, and every
+   work-group covers part of ONE row, so the divisions that split the index are the same for the
+   whole group (PoCL runs per-element integer divisions at about a tenth of copy speed). The host
+   launches rows·ceil(cols/ls)·ls work-items (row_grouped, lib/ops/bias.c). Gives this work-item's
+   row and column; 0 when it lies past the end of its row. */
+static inline int scl_row_item(uint cols, uint *row, uint *col) {
+  uint ls = get_local_size(0), groups_per_row = (cols + ls - 1) / ls, g = get_group_id(0);
+  *row = g / groups_per_row;
+  *col = (g - *row * groups_per_row) * ls + get_local_id(0);
+  return *col < cols;
+}

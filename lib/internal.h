@@ -38,7 +38,16 @@ typedef struct {
   size_t bytes;
 } scl_workspace;
 
-#define SCL_MAX_WORKSPACES 4
+/* Workspace slots: each user holds its own, so that nested uses never collide. */
+enum {
+  SCL_WS_CONV_COL,   /* conv2d: im2col columns / their gradient */
+  SCL_WS_CONV_T,     /* conv2d: the K-by-columns GEMM operand */
+  SCL_WS_MARGIN,     /* margin: cos theta and its parts */
+  SCL_WS_SMALL_OPS,  /* prelu, softmax_xent partial results */
+  SCL_WS_CONV_WT,    /* conv2d: transposed weights */
+  SCL_WS_GEMM_TEMP,  /* CLBlast's temporary buffer for GEMMs that need a helper kernel */
+  SCL_MAX_WORKSPACES
+};
 
 struct scl_context_s {
   cl_context cl;
@@ -49,6 +58,11 @@ struct scl_context_s {
   size_t max_work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
   scl_program_slot programs[SCL_MAX_PROGRAMS];
   scl_workspace workspaces[SCL_MAX_WORKSPACES];
+  /* GEMM facts from the applied tuning (lib/blas/tuning.c): */
+  scl_tuning_source tuning;
+  size_t gemm_tile;          /* m, n, k multiples of this make an Xgemm call copy nothing (1: unknown) */
+  size_t gemm_min_indirect;  /* CLBlast's XGEMM_MIN_INDIRECT_SIZE if an entry set it, else 0 */
+  unsigned long gemm_helper_calls; /* indirect GEMMs so far that needed CLBlast's copy/transpose kernels */
   char message[SCL_MESSAGE_SIZE];
 };
 
@@ -170,7 +184,10 @@ void scl__shape_string(scl_tensor t, char *buf, size_t size);
 
 /* ---- BLAS (blas.c, the only file that includes clblast_c.h) --------------------------------- */
 typedef enum { SCL_NO_TRANS = 0, SCL_TRANS = 1 } scl_trans;
-/* Row-major C[m,n] = alpha·op(A)·op(B) + beta·C, offsets and leading dimensions in elements. */
+/* Row-major C[m,n] = alpha·op(A)·op(B) + beta·C, offsets and leading dimensions in elements.
+   Copies nothing when CLBlast's kernel can take the operands as they are: with a GEMMK=1 Xgemm
+   (ctx->gemm_tile > 1) that is A, B, C untransposed, packed (ld = row length), offset 0, and m, n,
+   k multiples of ctx->gemm_tile; otherwise ctx->gemm_helper_calls counts the call. */
 scl_status scl__gemm(scl_context ctx, scl_trans ta, scl_trans tb, size_t m, size_t n, size_t k, float alpha,
                      cl_mem a, size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
                      size_t c_off, size_t ldc);
@@ -179,18 +196,14 @@ scl_status scl__gemm_batched(scl_context ctx, scl_trans ta, scl_trans tb, size_t
                              float alpha, cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off,
                              size_t ldb, size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc,
                              size_t c_stride, size_t batch_count);
-/* im2col/col2im of one image (cross-correlation, no dilation). col2im ADDS into im. */
-scl_status scl__im2col(scl_context ctx, size_t channels, size_t height, size_t width, size_t kh, size_t kw,
-                       size_t pad_h, size_t pad_w, size_t stride_h, size_t stride_w, cl_mem im, size_t im_off,
-                       cl_mem col, size_t col_off);
-scl_status scl__col2im(scl_context ctx, size_t channels, size_t height, size_t width, size_t kh, size_t kw,
-                       size_t pad_h, size_t pad_w, size_t stride_h, size_t stride_w, cl_mem col, size_t col_off,
-                       cl_mem im, size_t im_off);
-/* Reads the tuning file named by SPHERECL_TUNING (if set) and applies the entries for ctx's device.
-   Called once by context creation. A malformed file is an error (SCL_ERR_FORMAT, line named). */
-scl_status scl__blas_apply_tuning(scl_context ctx);
-/* Parses and applies a tuning file for ctx's device (exposed for tests and `spherecl tune`).
+/* Chooses and applies ctx's tuning (header section 9): SPHERECL_TUNING's file, else the device's
+   cache. Called once by context creation. A malformed SPHERECL_TUNING file is an error
+   (SCL_ERR_FORMAT, line named); a bad cache only a warning. */
+scl_status scl__blas_apply_tuning(scl_context ctx, const scl_device_info *info);
+/* Parses and applies tuning entries for ctx's device; origin names them in messages ("FILE:LINE").
    *applied receives the number of kernel entries applied. */
+scl_status scl__tuning_apply_text(scl_context ctx, const char *text, const char *origin, int *applied);
+/* The same for a file (exposed for tests). */
 scl_status scl__blas_apply_tuning_file(scl_context ctx, const char *path, int *applied);
 
 #endif

@@ -1,6 +1,6 @@
-/* What conv2d and linear share: bias add, bias gradient and the axis swap that lays a batch out for
-   one GEMM (kernels/bias.cl). Internal. The argument checks they use are those of ops/op_checks.h,
-   included here. */
+/* What conv2d and linear share: bias add, bias gradient, and the axis swaps and transposes that
+   lay a batch out for one GEMM (kernels/bias.cl). Internal. The argument checks they use are those
+   of ops/op_checks.h, included here. */
 #ifndef SCL_OPS_BIAS_H
 #define SCL_OPS_BIAS_H
 
@@ -13,9 +13,19 @@ scl_status scl__bias_add(scl_context ctx, scl_region y, scl_tensor b, size_t row
    with channels = K, or a linear layer's dy [N,M] with channels = M. Overwrites db. */
 scl_status scl__bias_grad(scl_context ctx, scl_tensor dy, size_t channels, scl_tensor db);
 
-/* y[j][i][c] = x[i][j][c] (+ bias[i] unless bias is NULL) for x [na][nb][nc]. x and y must not
-   overlap. */
-scl_status scl__swap01(scl_context ctx, scl_region x, scl_region y, size_t na, size_t nb, size_t nc,
-                       scl_tensor bias);
+/* Work-items for a row-grouped launch over `rows` rows of `cols` elements, each row starting a new
+   work-group (scl_row_item, kernels/common.cl). */
+size_t scl__row_grouped(scl_context ctx, size_t rows, size_t cols);
+
+/* y[j][i][c] = x[i][j][c] (+ bias[i] unless bias is NULL) for i < na, j < nb, c < nc, x's rows i
+   x_ld apart and y's rows j y_ld apart (nb·nc and na·nc when packed). x and y must not overlap. */
+scl_status scl__swap01(scl_context ctx, scl_region x, size_t x_ld, scl_region y, size_t y_ld, size_t na, size_t nb,
+                       size_t nc, scl_tensor bias);
+
+/* y [cols][rows] = x [rows][cols]ᵀ (x packed), y's rows y_ld apart. */
+scl_status scl__transpose(scl_context ctx, scl_region x, scl_region y, size_t y_ld, size_t rows, size_t cols);
+
+/* Zeros columns from..ld-1 of y [rows][ld]. */
+scl_status scl__zero_tail(scl_context ctx, scl_region y, size_t rows, size_t from, size_t ld);
 
 #endif

@@ -1,20 +1,21 @@
 /* 2-D convolution (cross-correlation, NCHW, weights KCRS) as im2col + GEMM through CLBlast.
 
-   Layout. A chunk of nb images becomes columns [nb][CRS][PQ] in ONE CLBlast im2col call over
-   nb·C channels (im2col treats channels independently, so more images are just more channels).
-   Swapping the two outer axes gives colT [CRS][nb·PQ], and then ONE GEMM covers the chunk:
-     forward       yT [K][nb·PQ]     = w [K][CRS] · colT           y  = swap(yT) + b (one kernel)
-     backward dx   dcolT [CRS][nb·PQ] = wᵀ · dyT                   dx = col2im(swap(dcolT))
-     backward dw   dw [K][CRS]       = Σ_chunks dyT · colTᵀ        (inner dimension nb·PQ)
-   with dyT [K][nb·PQ] = swap(dy). A single image needs no swap (both layouts are the same).
-   Why: measured on PoCL (2-core CPU, `spherecl bench ops` shapes, batch 16), one large GEMM with
-   the tuned Xgemm parameters of bench/README.md runs at 50-55 GFLOP/s for the deep layers against
-   21-30 for a strided-batched GEMM per image (stride-0 weights), and dw at 50 against 13-15 for
-   per-image GEMMs accumulated with beta = 1. With CLBlast's untuned defaults the batched form is up
-   to 1.4x faster on some layers, but tuning is what matters on PoCL and GPUs favour the large GEMM.
+   Layout. The columns of a chunk of nb images form one matrix (rows: filter taps crs, CRS of them;
+   columns: output positions of all nb images, cols = nb·PQ), so that ONE GEMM covers the chunk:
+     forward       yT   [K][ld]   = w  [K][CRS] · col  [CRS][ld]     y = swap(yT) + b (one kernel)
+     backward dx   dcol [CRS][ld] = wT [CRS][K] · dyT  [K][ld]       dx = col2im(dcol)
+     backward dw   dw   [K][CRS]  = dyT [K][ld] · colT [ld][CRS]     (colT: im2col in the other layout)
+   with dyT = swap(dy) and wT the transposed weights. Every GEMM is row-major and untransposed, the
+   layout of CLBlast's GEMMK=1 Xgemm kernel (the kind `spherecl tune` picks for CPUs), and ld is
+   cols rounded up to the tuned tile (ctx->gemm_tile; the padding columns are zeros), so that with
+   such a tuning no GEMM needs CLBlast's copy or transpose kernels (tests/test_conv2d.c checks it
+   at SphereFace-20's shapes). Our own im2col writes either layout directly and col2im gathers, so
+   no axis swap of the columns is needed. Why one GEMM per chunk: measured on PoCL (2-core CPU,
+   batch 16), one large GEMM ran the deep layers at 50-55 GFLOP/s against 21-30 for a
+   strided-batched GEMM per image.
 
-   Workspaces: slot 0 holds col or dcolT [CRS·nb·PQ]; slot 1 holds yT or dyT [K·nb·PQ] followed by
-   colT or dcol [CRS·nb·PQ]. nb is the whole batch when both fit in SCL_CONV_WORKSPACE_CAP, else
+   Workspaces: SCL_WS_CONV_COL holds col, colT or dcol; SCL_WS_CONV_T holds yT or dyT;
+   SCL_WS_CONV_WT holds wT. nb is the whole batch when they fit in SCL_CONV_WORKSPACE_CAP, else
    the batch runs in chunks. */
 #include "ops/bias.h"
 
@@ -31,12 +32,11 @@ typedef struct {
   size_t crs, pq, chw;    /* derived */
 } conv_shape;
 
-/* The workspace of one call: nb images per chunk and the three regions the header names. */
+/* The workspace of one call: nb images per chunk and where the GEMM operands live. */
 typedef struct {
   size_t nb;
-  scl_region col;   /* slot 0: col / dcolT */
-  scl_region t_k;   /* slot 1: yT / dyT */
-  scl_region t_crs; /* slot 1, after t_k: colT / dcol */
+  size_t crs_pad;   /* CRS rounded up to the tile: the rows of wT and dcol */
+  cl_mem col, t_k;  /* SCL_WS_CONV_COL, SCL_WS_CONV_T */
 } conv_work;
 
 static void describe(char *buf, size_t size, scl_tensor x, scl_tensor w, const scl_conv2d_params *p) {
@@ -95,53 +95,60 @@ static scl_status check_conv(scl_context ctx, const char *op, const scl_conv2d_p
   return SCL_OK;
 }
 
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+/* The padded column count of a chunk of nb images. */
+static size_t ld_of(scl_context ctx, const conv_shape *g, size_t nb) { return round_up(nb * g->pq, ctx->gemm_tile); }
+
 /* Picks the chunk size and gets the workspaces (see the header). */
 static scl_status get_work(scl_context ctx, const conv_shape *g, conv_work *ws) {
-  size_t slot0 = g->crs * g->pq * sizeof(float), slot1 = (g->k + g->crs) * g->pq * sizeof(float); /* per image */
+  ws->crs_pad = round_up(g->crs, ctx->gemm_tile);
+  size_t per_image = (ws->crs_pad + g->k) * g->pq * sizeof(float);
   cl_ulong max_alloc = 0;
   if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL) != CL_SUCCESS)
     max_alloc = SCL_CONV_WORKSPACE_CAP;
-  size_t nb = SCL_CONV_WORKSPACE_CAP / (slot0 + slot1);
-  if (nb > max_alloc / slot1) nb = (size_t)(max_alloc / slot1);
+  size_t nb = SCL_CONV_WORKSPACE_CAP / per_image;
   if (nb > g->n) nb = g->n;
+  while (nb > 1 && ws->crs_pad * ld_of(ctx, g, nb) * sizeof(float) > max_alloc) nb /= 2;
   if (nb < 1) nb = 1; /* one image always runs, however large */
-  cl_mem m0, m1;
-  scl_status st = scl__workspace(ctx, 0, nb * slot0, &m0);
-  if (st == SCL_OK) st = scl__workspace(ctx, 1, nb * slot1, &m1);
-  if (st != SCL_OK) return st;
+  size_t ld = ld_of(ctx, g, nb);
+  scl_status st = scl__workspace(ctx, SCL_WS_CONV_COL, ws->crs_pad * ld * sizeof(float), &ws->col);
+  if (st == SCL_OK) st = scl__workspace(ctx, SCL_WS_CONV_T, g->k * ld * sizeof(float), &ws->t_k);
   ws->nb = nb;
-  ws->col = (scl_region){m0, 0};
-  ws->t_k = (scl_region){m1, 0};
-  ws->t_crs = (scl_region){m1, g->k * nb * g->pq};
-  return SCL_OK;
+  return st;
 }
 
-/* [na][nb][nc] -> [nb][na][nc] into scratch, or src itself when one of the outer axes is 1. */
-static scl_status swapped(scl_context ctx, scl_region src, scl_region scratch, size_t na, size_t nb, size_t nc,
-                          scl_region *out) {
-  *out = src;
-  if (na == 1 || nb == 1) return SCL_OK;
-  *out = scratch;
-  return scl__swap01(ctx, src, scratch, na, nb, nc, NULL);
-}
+#define CONV_ARGS(g)                                                                               \
+  SCL_UINT((g)->c), SCL_UINT((g)->h), SCL_UINT((g)->w), SCL_UINT((g)->r), SCL_UINT((g)->s), SCL_UINT((g)->p), \
+      SCL_UINT((g)->q), SCL_UINT((g)->sh), SCL_UINT((g)->sw), SCL_UINT((g)->ph), SCL_UINT((g)->pw)
 
-/* Columns of images n0..n0+nb-1 into ws->col [nb][CRS][PQ]. */
+/* Columns of images n0..n0+nb-1 into ws->col: [CRS][ld] (by_tap) or [ld][CRS], padding zeroed. */
 static scl_status im2col(scl_context ctx, const conv_shape *g, const conv_work *ws, scl_tensor x, size_t n0,
-                         size_t nb) {
-  return scl__im2col(ctx, nb * g->c, g->h, g->w, g->r, g->s, g->ph, g->pw, g->sh, g->sw, x->buffer,
-                     x->offset + n0 * g->chw, ws->col.mem, ws->col.off);
+                         size_t nb, int by_tap) {
+  size_t ld = ld_of(ctx, g, nb), cols = nb * g->pq;
+  scl_arg x_arg[2] = {SCL_MEM(x->buffer), SCL_UINT(x->offset + n0 * g->chw)};
+  scl_region col = {ws->col, 0};
+  if (by_tap) {
+    scl_status st = SCL_LAUNCH(ctx, "im2col", "im2col_by_tap", g->crs * nb * g->p, 0, x_arg[0], x_arg[1],
+                               SCL_MEM(ws->col), SCL_UINT(0), CONV_ARGS(g), SCL_UINT(nb), SCL_UINT(ld));
+    return st ? st : scl__zero_tail(ctx, col, g->crs, cols, ld);
+  }
+  scl_status st = SCL_LAUNCH(ctx, "im2col", "im2col_by_pos", cols * g->c, 0, x_arg[0], x_arg[1], SCL_MEM(ws->col),
+                             SCL_UINT(0), CONV_ARGS(g), SCL_UINT(nb));
+  return st ? st : scl__zero_tail(ctx, col, 1, cols * g->crs, ld * g->crs);
 }
 
 static scl_status forward_chunk(scl_context ctx, const conv_shape *g, const conv_work *ws, scl_tensor x,
                                 scl_tensor w, scl_tensor b, scl_tensor y, size_t n0, size_t nb) {
-  size_t cols = nb * g->pq;
-  scl_region colT;
-  scl_status st = im2col(ctx, g, ws, x, n0, nb);
-  if (st == SCL_OK) st = swapped(ctx, ws->col, ws->t_crs, nb, g->crs, g->pq, &colT);
+  size_t ld = ld_of(ctx, g, nb);
+  scl_status st = im2col(ctx, g, ws, x, n0, nb, 1);
   if (st == SCL_OK)
-    st = scl__gemm(ctx, SCL_NO_TRANS, SCL_NO_TRANS, g->k, cols, g->crs, 1.0f, w->buffer, w->offset, g->crs, colT.mem,
-                   colT.off, cols, 0.0f, ws->t_k.mem, ws->t_k.off, cols);
-  if (st == SCL_OK) st = scl__swap01(ctx, ws->t_k, scl__region_of(y, n0 * g->k * g->pq), g->k, nb, g->pq, b);
+    st = scl__gemm(ctx, SCL_NO_TRANS, SCL_NO_TRANS, g->k, ld, g->crs, 1.0f, w->buffer, w->offset, g->crs, ws->col, 0,
+                   ld, 0.0f, ws->t_k, 0, ld);
+  /* yT [K][nb][PQ] (rows ld apart) -> y [nb][K][PQ], adding the bias on the way */
+  if (st == SCL_OK)
+    st = scl__swap01(ctx, (scl_region){ws->t_k, 0}, ld, scl__region_of(y, n0 * g->k * g->pq), g->k * g->pq, g->k, nb,
+                     g->pq, b);
   return st;
 }
 
@@ -165,26 +172,29 @@ scl_status scl_conv2d_forward(scl_context ctx, const scl_conv2d_params *p, scl_t
   return st;
 }
 
-/* dx and dw of images n0..n0+nb-1 (dw accumulates over chunks after the first). */
+/* dx and dw of images n0..n0+nb-1 (dw accumulates over chunks after the first); wT is the
+   transposed weights [crs_pad][K] when dx is wanted. */
 static scl_status backward_chunk(scl_context ctx, const conv_shape *g, const conv_work *ws, scl_tensor x,
-                                 scl_tensor w, scl_tensor dy, scl_tensor dx, scl_tensor dw, size_t n0, size_t nb) {
-  size_t cols = nb * g->pq;
-  scl_region dyT, dcol, colT;
-  scl_status st = swapped(ctx, scl__region_of(dy, n0 * g->k * g->pq), ws->t_k, nb, g->k, g->pq, &dyT);
+                                 cl_mem wT, scl_tensor dy, scl_tensor dx, scl_tensor dw, size_t n0, size_t nb) {
+  size_t ld = ld_of(ctx, g, nb), cols = nb * g->pq;
+  scl_region dyT = {ws->t_k, 0};
+  /* dy [nb][K][PQ] -> dyT [K][ld], padding columns zero (they are a GEMM's inner dimension) */
+  scl_status st = scl__swap01(ctx, scl__region_of(dy, n0 * g->k * g->pq), g->k * g->pq, dyT, ld, nb, g->k, g->pq,
+                              NULL);
+  if (st == SCL_OK) st = scl__zero_tail(ctx, dyT, g->k, cols, ld);
   if (st == SCL_OK && dx) {
-    st = scl__gemm(ctx, SCL_TRANS, SCL_NO_TRANS, g->crs, cols, g->k, 1.0f, w->buffer, w->offset, g->crs, dyT.mem,
-                   dyT.off, cols, 0.0f, ws->col.mem, ws->col.off, cols);
-    if (st == SCL_OK) st = swapped(ctx, ws->col, ws->t_crs, g->crs, nb, g->pq, &dcol);
-    if (st == SCL_OK) /* adds into dx, which the caller zeroed */
-      st = scl__col2im(ctx, nb * g->c, g->h, g->w, g->r, g->s, g->ph, g->pw, g->sh, g->sw, dcol.mem, dcol.off,
-                       dx->buffer, dx->offset + n0 * g->chw);
+    st = scl__gemm(ctx, SCL_NO_TRANS, SCL_NO_TRANS, ws->crs_pad, ld, g->k, 1.0f, wT, 0, g->k, ws->t_k, 0, ld, 0.0f,
+                   ws->col, 0, ld);
+    if (st == SCL_OK)
+      st = SCL_LAUNCH(ctx, "im2col", "col2im", nb * g->c * g->h, 0, SCL_MEM(ws->col),
+                      SCL_UINT(0), SCL_MEM(dx->buffer), SCL_UINT(dx->offset + n0 * g->chw), CONV_ARGS(g), SCL_UINT(nb),
+                      SCL_UINT(ld));
   }
   if (st == SCL_OK && dw) {
-    st = im2col(ctx, g, ws, x, n0, nb);
-    if (st == SCL_OK) st = swapped(ctx, ws->col, ws->t_crs, nb, g->crs, g->pq, &colT);
+    st = im2col(ctx, g, ws, x, n0, nb, 0);
     if (st == SCL_OK)
-      st = scl__gemm(ctx, SCL_NO_TRANS, SCL_TRANS, g->k, g->crs, cols, 1.0f, dyT.mem, dyT.off, cols, colT.mem,
-                     colT.off, cols, n0 ? 1.0f : 0.0f, dw->buffer, dw->offset, g->crs);
+      st = scl__gemm(ctx, SCL_NO_TRANS, SCL_NO_TRANS, g->k, g->crs, ld, 1.0f, ws->t_k, 0, ld, ws->col, 0, g->crs,
+                     n0 ? 1.0f : 0.0f, dw->buffer, dw->offset, g->crs);
   }
   return st;
 }
@@ -204,12 +214,17 @@ scl_status scl_conv2d_backward(scl_context ctx, const scl_conv2d_params *p, scl_
 
   if (db && (st = scl__bias_grad(ctx, dy, g.k, db))) return st;
   if (!dx && !dw) return SCL_OK;
-  if (dx && (st = scl_tensor_fill(dx, 0.0f))) return st; /* col2im adds into it */
   conv_work ws;
   if ((st = get_work(ctx, &g, &ws))) return st;
+  cl_mem wT = NULL;
+  if (dx) { /* wT [crs_pad][K]: w transposed, then zero rows up to crs_pad */
+    st = scl__workspace(ctx, SCL_WS_CONV_WT, ws.crs_pad * g.k * sizeof(float), &wT);
+    if (st == SCL_OK) st = scl__transpose(ctx, scl__region_of(w, 0), (scl_region){wT, 0}, g.k, g.k, g.crs);
+    if (st == SCL_OK) st = scl__zero_tail(ctx, (scl_region){wT, 0}, 1, g.crs * g.k, ws.crs_pad * g.k);
+  }
   for (size_t n0 = 0; n0 < g.n && st == SCL_OK; n0 += ws.nb) {
     size_t nb = g.n - n0 < ws.nb ? g.n - n0 : ws.nb;
-    st = backward_chunk(ctx, &g, &ws, x, w, dy, dx, dw, n0, nb);
+    st = backward_chunk(ctx, &g, &ws, x, wT, dy, dx, dw, n0, nb);
   }
   return st;
 }

@@ -5,7 +5,7 @@
                rewrites each sample's row in place: the target logit (A-Softmax), or every logit
                (combined: s·cosines, the target with the margin).
      backward  margin_grad_prep turns dlogits into gp [N,M] and per-sample scalars beta [N]
-               (workspace slot SCL_WORKSPACE_MARGIN) such that
+               (workspace slot SCL_WS_MARGIN) such that
                  dx = gp·W + beta ⊙ x   (one GEMM, then margin_add_rows)
                  dw = gpᵀ·X             (one GEMM; A-Softmax CAFFE uses dlogitsᵀ·X, the
                                          reference's plain inner-product rule)
@@ -24,8 +24,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* Holds gp [N,M] followed by beta [N] during scl_margin_backward. */
-#define SCL_WORKSPACE_MARGIN 2
+/* Workspace slot SCL_WS_MARGIN holds gp [N,M] followed by beta [N] during scl_margin_backward. */
 
 /* margin.cl's modes. */
 enum { MODE_CAFFE = 0, MODE_EXACT = 1, MODE_COMBINED = 2 };
@@ -163,7 +162,7 @@ scl_status scl_margin_backward(scl_context ctx, const scl_margin_params *p, scl_
   }
 
   cl_mem ws;
-  if ((st = scl__workspace(ctx, SCL_WORKSPACE_MARGIN, (n * m + n) * sizeof(float), &ws))) return st;
+  if ((st = scl__workspace(ctx, SCL_WS_MARGIN, (n * m + n) * sizeof(float), &ws))) return st;
   scl_region gp = {ws, 0}, beta = {ws, n * m};
   if (p->type == SCL_MARGIN_COMBINED) st = gemm_xwt(ctx, x, w, gp); /* the cosines' numerators, rewritten in place */
   if (st == SCL_OK)

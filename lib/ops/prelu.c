@@ -64,7 +64,7 @@ scl_status scl_prelu_backward(scl_context ctx, scl_tensor x, scl_tensor slope, s
   scl_region sums = scl__region_of(dslope ? dslope : x, 0);
   if (dslope && parts > 1) {
     sums.off = 0;
-    st = scl__workspace(ctx, SCL_WORKSPACE_SMALL_OPS, parts * channels * sizeof(float), &sums.mem);
+    st = scl__workspace(ctx, SCL_WS_SMALL_OPS, parts * channels * sizeof(float), &sums.mem);
     if (st) return st;
   }
   scl_tensor dx_arg = dx ? dx : x; /* never written when has_dx is 0 */

@@ -62,7 +62,7 @@ scl_status scl_softmax_xent(scl_context ctx, scl_tensor logits, scl_tensor label
   if ((st = scl__check_labels(ctx, op, labels, cols))) return st;
 
   cl_mem rows_out;
-  if ((st = scl__workspace(ctx, SCL_WORKSPACE_SMALL_OPS, 2 * rows * sizeof(float), &rows_out))) return st;
+  if ((st = scl__workspace(ctx, SCL_WS_SMALL_OPS, 2 * rows * sizeof(float), &rows_out))) return st;
   scl_tensor d_arg = dlogits ? dlogits : logits; /* never written when has_d is 0 */
   size_t ls = scl__group_size(ctx);
   st = SCL_LAUNCH(ctx, "softmax", "softmax_xent", rows * ls, 0, SCL_TENSOR(logits), SCL_TENSOR(labels),

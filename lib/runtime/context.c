@@ -105,7 +105,7 @@ static scl_status finish_setup(scl_context ctx) {
   size_t wg = 0;
   clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
   ctx->max_work_group = wg ? wg : 1;
-  return scl__blas_apply_tuning(ctx);
+  return scl__blas_apply_tuning(ctx, &info);
 }
 
 scl_status scl_context_create(const char *selector, scl_context *out) {
