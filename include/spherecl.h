@@ -494,8 +494,9 @@ typedef enum {
 
 /* Where ctx's tuning came from. */
 scl_tuning_source scl_context_tuning(scl_context ctx);
-/* The cache file of a device: $XDG_CACHE_HOME/spherecl/PLATFORM--DEVICE.tuning, else under
-   ~/.cache/spherecl/ (characters other than letters, digits, '.' and '-' become '_'). */
+/* The cache file of a device: FOLDER/PLATFORM--DEVICE.tuning, FOLDER being $SPHERECL_CACHE_DIR,
+   else $XDG_CACHE_HOME/spherecl, else ~/.cache/spherecl (characters other than letters, digits, '.'
+   and '-' become '_'). */
 scl_status scl_tuning_cache_path(const scl_device_info *info, char *path, size_t size);
 /* 1 if the device has a cache file made for it (this platform, device and driver version), else 0;
    why (may be NULL) receives the reason a file that exists is not used ("" if none). */

@@ -206,4 +206,8 @@ scl_status scl__tuning_apply_text(scl_context ctx, const char *text, const char 
 /* The same for a file (exposed for tests). */
 scl_status scl__blas_apply_tuning_file(scl_context ctx, const char *path, int *applied);
 
+/* The search space of `spherecl tune` (tune_space.c), stage by stage: complete tuning entries. */
+typedef enum { SCL_TUNE_XGEMM, SCL_TUNE_DIRECT, SCL_TUNE_THRESHOLD } scl_tune_stage;
+const char *const *scl__tune_space(scl_tune_stage stage, size_t *count);
+
 #endif

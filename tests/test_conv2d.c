@@ -1,6 +1,8 @@
 /* scl_conv2d_forward / scl_conv2d_backward against the naive double reference (tests/ref/ref_conv.c)
    and against central finite differences of that reference; NULL gradients; every bad input
-   (status AND untouched outputs); tensors wrapped at byte offsets; a batch that runs in chunks. */
+   (status AND untouched outputs); tensors wrapped at byte offsets; a batch that runs in chunks;
+   the layout padded to the tuned tile, and no CLBlast helper kernel at SphereFace-20's shapes. */
+#include "internal.h"
 #include "ref/ref_conv.h"
 #include "testkit/tk_layer.h"
 
@@ -257,6 +259,65 @@ static void batch_in_chunks(scl_context ctx) {
   free_problem(&pr);
 }
 
+/* With the tuner's default set (GEMMK=1, 64-wide tiles: the first entry of lib/blas/tune_space.c)
+   conv2d pads its GEMM operands to whole tiles. On a fresh context with that set: every case still
+   matches the reference, forward and backward, and at SphereFace-20's layer shapes (batch 2) no
+   GEMM needs CLBlast's copy or transpose kernels. */
+static void tiled_layout_needs_no_helpers(scl_context unused) {
+  (void)unused;
+  scl_context ctx = NULL;
+  TK_OK(NULL, scl_context_create(getenv("SPHERECL_TEST_DEVICE"), &ctx));
+  size_t count = 0;
+  char entries[1024];
+  snprintf(entries, sizeof entries, "%s\nGemmRoutine 32 XGEMM_MIN_INDIRECT_SIZE=576\n",
+           scl__tune_space(SCL_TUNE_XGEMM, &count)[0]);
+  TK_OK(ctx, scl_tuning_apply(ctx, entries));
+  TK_CHECK_MSG(ctx->gemm_tile == 64, "tile %zu", ctx->gemm_tile);
+  for (size_t c = 0; c < NCASES; c++) {
+    problem pr = make_problem(&CASES[c].g, 700 + c);
+    tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
+    double *y = malloc(pr.d.ny * sizeof *y);
+    ref_conv2d_forward(&pr.g, pr.d.xd, pr.d.wd, pr.d.bd, y);
+    tk_layer_grads ref = reference_grads(&pr);
+    TK_STATUS(ctx, scl_conv2d_forward(ctx, &pr.p, t.x, t.w, t.b, t.y), SCL_OK);
+    TK_STATUS(ctx, scl_conv2d_backward(ctx, &pr.p, t.x, t.w, t.dy, t.dx, t.dw, t.db), SCL_OK);
+    tk_layer_expect(CASES[c].name, "y (tiled)", t.y, y);
+    tk_layer_expect_grads(CASES[c].name, t.dx, t.dw, t.db, &ref, " (tiled)");
+    free(y);
+    tk_layer_grads_free(&ref);
+    tk_layer_tensors_release(&t);
+    free_problem(&pr);
+  }
+  /* SphereFace-20's convolutions: c, h, w, k, stride (3x3, pad 1) */
+  static const size_t sf20[][5] = {{3, 112, 96, 64, 2},  {64, 56, 48, 64, 1},   {64, 56, 48, 128, 2},
+                                   {128, 28, 24, 128, 1}, {128, 28, 24, 256, 2}, {256, 14, 12, 256, 1},
+                                   {256, 14, 12, 512, 2}, {512, 7, 6, 512, 1}};
+  unsigned long before = ctx->gemm_helper_calls;
+  for (size_t i = 0; i < sizeof sf20 / sizeof sf20[0]; i++) {
+    size_t n = 2, c = sf20[i][0], h = sf20[i][1], w = sf20[i][2], k = sf20[i][3], st = sf20[i][4];
+    size_t p = (h - 1) / st + 1, q = (w - 1) / st + 1;
+    scl_conv2d_params prm = {(int)st, (int)st, 1, 1};
+    scl_tensor x = tk_tensor(ctx, NULL, n, c, h, w), wt = tk_tensor(ctx, NULL, k, c, 3, 3),
+               y = tk_tensor(ctx, NULL, n, k, p, q), dx = tk_tensor(ctx, NULL, n, c, h, w),
+               dw = tk_tensor(ctx, NULL, k, c, 3, 3);
+    scl_tensor all[] = {x, wt, y, dx, dw};
+    for (size_t j = 0; j < 5; j++) TK_OK(ctx, scl_tensor_fill(all[j], 0.01f));
+    TK_OK(ctx, scl_conv2d_forward(ctx, &prm, x, wt, NULL, y));
+    TK_OK(ctx, scl_conv2d_backward(ctx, &prm, x, wt, y, dx, dw, NULL));
+    TK_CHECK_MSG(ctx->gemm_helper_calls == before, "layer %zu (%zu->%zu, %zux%zu): %lu GEMMs needed a helper kernel",
+                 i, c, k, h, w, ctx->gemm_helper_calls - before);
+    before = ctx->gemm_helper_calls;
+    for (size_t j = 0; j < 5; j++) scl_tensor_release(all[j]);
+  }
+  /* The count can move: a transposed operand needs a helper. */
+  scl_tensor a = tk_tensor(ctx, NULL, 640, 640, 0, 0), cm = tk_tensor(ctx, NULL, 640, 640, 0, 0);
+  TK_OK(ctx, scl__gemm(ctx, SCL_TRANS, SCL_NO_TRANS, 640, 640, 640, 1.0f, a->buffer, 0, 640, a->buffer, 0, 640, 0.0f,
+                       cm->buffer, 0, 640));
+  TK_CHECK_MSG(ctx->gemm_helper_calls == before + 1, "a transposed A was not counted");
+  scl_tensor_release(a), scl_tensor_release(cm);
+  scl_context_release(ctx);
+}
+
 /* The comparison must be able to fail: y computed without its bias does not pass as y with it. */
 static void wrong_result_is_caught(scl_context ctx) {
   problem pr = make_problem(&CASES[1].g, 700); /* 1x1 stride 1 */
@@ -281,6 +342,7 @@ int main(int argc, char **argv) {
       {"wrapped_offsets", wrapped_offsets},
       {"batch_in_chunks", batch_in_chunks},
       {"wrong_result_is_caught", wrong_result_is_caught},
+      {"tiled_layout_needs_no_helpers", tiled_layout_needs_no_helpers},
   };
   return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

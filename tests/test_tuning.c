@@ -124,11 +124,70 @@ static void environment_variable(scl_context ctx) {
   unlink(write_file(""));
 }
 
+/* The per-device cache: saved, found and applied by a new context; a stale or corrupt one ignored
+   with the context still created; SPHERECL_TUNING=off skips it. SPHERECL_CACHE_DIR points at a
+   fresh folder. */
+static void cache_saved_and_applied(scl_context ctx) {
+  char dir[64], path[1200], why[1400];
+  snprintf(dir, sizeof dir, "/tmp/spherecl_cache_%d", (int)getpid());
+  setenv("SPHERECL_CACHE_DIR", dir, 1);
+  unsetenv("SPHERECL_TUNING");
+  scl_device_info info;
+  TK_OK(ctx, scl__device_info_of(ctx->device, &info));
+  TK_OK(NULL, scl_tuning_cache_path(&info, path, sizeof path));
+  TK_CHECK_MSG(strncmp(path, dir, strlen(dir)) == 0 && strstr(path, ".tuning"), "%s", path);
+  TK_CHECK(scl_tuning_cache_state(&info, why, sizeof why) == 0 && why[0] == '\0'); /* none yet */
+
+  size_t count = 0;
+  const char *xgemm = scl__tune_space(SCL_TUNE_XGEMM, &count)[0];
+  char entries[1024];
+  snprintf(entries, sizeof entries, "%s\nGemmRoutine 32 XGEMM_MIN_INDIRECT_SIZE=576\n", xgemm);
+  TK_OK(NULL, scl_tuning_save(&info, entries));
+  TK_CHECK_MSG(scl_tuning_cache_state(&info, why, sizeof why) == 1, "%s", why);
+  scl_context c = NULL;
+  TK_OK(NULL, scl_context_create("0", &c));
+  TK_CHECK(scl_context_tuning(c) == SCL_TUNING_CACHE);
+  TK_CHECK_MSG(c->gemm_tile == 64 && c->gemm_min_indirect == 576, "tile %zu, threshold %zu", c->gemm_tile,
+               c->gemm_min_indirect);
+  check_gemm(c, 640, 576, 600);
+  scl_context_release(c);
+
+  setenv("SPHERECL_TUNING", "off", 1);
+  TK_OK(NULL, scl_context_create("0", &c));
+  TK_CHECK(scl_context_tuning(c) == SCL_TUNING_NONE && c->gemm_tile == 1);
+  scl_context_release(c);
+  unsetenv("SPHERECL_TUNING");
+
+  /* Stale (another driver version) and corrupt files: ignored, the context still made. */
+  const char *bad[] = {"# spherecl tuning 1\n# device: Other | Device | 0.0\nXgemm 32 KWG=1\n",
+                       "\x7f\x45LF binary garbage\n",
+                       NULL};
+  char corrupt[1600];
+  snprintf(corrupt, sizeof corrupt, "# spherecl tuning 1\n# device: %s | %s | %s\nXgemm 32 KWG\n", info.platform,
+           info.name, info.driver_version);
+  bad[2] = corrupt;
+  const char *why_needle[] = {"stale", "bad first line", NULL};
+  for (int i = 0; i < 3; i++) {
+    FILE *f = fopen(path, "w");
+    fputs(bad[i], f);
+    fclose(f);
+    int state = scl_tuning_cache_state(&info, why, sizeof why);
+    if (why_needle[i]) TK_CHECK_MSG(state == 0 && strstr(why, why_needle[i]), "file %d: %d %s", i, state, why);
+    TK_OK(NULL, scl_context_create("0", &c));
+    TK_CHECK_MSG(scl_context_tuning(c) == SCL_TUNING_NONE, "file %d was applied", i);
+    scl_context_release(c);
+  }
+  unlink(path);
+  rmdir(dir);
+  unsetenv("SPHERECL_CACHE_DIR");
+}
+
 int main(int argc, char **argv) {
   const tk_case cases[] = {{"override_applied_and_correct", override_applied_and_correct},
                            {"override_takes_effect", override_takes_effect},
                            {"other_devices_sections_skipped", other_devices_sections_skipped},
                            {"malformed_files_refused", malformed_files_refused},
-                           {"environment_variable", environment_variable}};
+                           {"environment_variable", environment_variable},
+                           {"cache_saved_and_applied", cache_saved_and_applied}};
   return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

@@ -15,8 +15,9 @@ int cmd_devices(int argc, char **argv) {
     if (!strcmp(argv[i], "--device") && i + 1 < argc) selector = argv[++i];
     else if (!strcmp(argv[i], "--help")) {
       printf("usage: spherecl devices [--device SELECTOR]\n"
-             "Lists every OpenCL device and marks the one the selector (default: SPHERECL_DEVICE, else the\n"
-             "first GPU, else the first accelerator, else the first device) picks.\n");
+             "Lists every OpenCL device, whether `spherecl tune` has tuned it, and marks the one the selector\n"
+             "(default: SPHERECL_DEVICE, else the first GPU, else the first accelerator, else the first\n"
+             "device) picks.\n");
       return 0;
     } else {
       fprintf(stderr, "spherecl devices: unknown option \"%s\" (try --help)\n", argv[i]);
@@ -47,6 +48,11 @@ int cmd_devices(int argc, char **argv) {
     printf("%s[%zu] %-11s %s: %s\n", (long)i == pick ? "* " : "  ", i, type_name(d.type), d.platform, d.name);
     printf("      compute units %u, memory %.1f GiB, %s, driver %s\n", d.compute_units,
            d.global_mem_bytes / 1073741824.0, d.opencl_version, d.driver_version);
+    char why[1400], path[1200] = "";
+    scl_tuning_cache_path(&d, path, sizeof path);
+    if (scl_tuning_cache_state(&d, why, sizeof why)) printf("      tuned: %s\n", path);
+    else if (*why) printf("      not tuned: the cache is ignored (%s); run spherecl tune\n", why);
+    else printf("      not tuned (CLBlast's defaults): run spherecl tune --device %zu\n", i);
   }
   if (cst == SCL_OK) {
     printf("\n* default device%s: [%ld] %s\n", selector ? " for this selector" : "", pick, chosen_name);

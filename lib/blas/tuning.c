@@ -179,10 +179,11 @@ static void device_key(const scl_device_info *info, char *buf, size_t size) {
   snprintf(buf, size, "%s | %s | %s", info->platform, info->name, info->driver_version);
 }
 
-/* The cache folder: $XDG_CACHE_HOME/spherecl, else $HOME/.cache/spherecl. */
+/* The cache folder: $SPHERECL_CACHE_DIR, else $XDG_CACHE_HOME/spherecl, else $HOME/.cache/spherecl. */
 static scl_status cache_dir(char *buf, size_t size) {
-  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  int n = xdg && *xdg ? snprintf(buf, size, "%s/spherecl", xdg)
+  const char *own = getenv("SPHERECL_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  int n = own && *own   ? snprintf(buf, size, "%s", own)
+          : xdg && *xdg ? snprintf(buf, size, "%s/spherecl", xdg)
           : home && *home ? snprintf(buf, size, "%s/.cache/spherecl", home)
                           : -1;
   if (n < 0) return scl__fail_noctx(SCL_ERR_IO, "no cache folder: neither XDG_CACHE_HOME nor HOME is set");

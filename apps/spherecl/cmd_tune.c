@@ -1,0 +1,281 @@
+/* spherecl tune: searches CLBlast's GEMM parameters for one device and stores the winners in the
+   device's tuning cache (header section 9), which every later context on that device applies.
+
+   The search runs in stages over the curated space of lib/blas/tune_space.c: the Xgemm kernel
+   (timed on SphereFace-20's convolutions at batch 16, the GEMMs it serves), then XgemmDirect and the
+   direct/indirect threshold (timed on conv1.1 and fc5, the GEMMs small enough for the direct
+   kernel). Each candidate, and CLBlast's own choice as the baseline, runs in a child process (this
+   program re-executed with --child), so that a compiler crash, a hang or a wrong result costs that
+   candidate only: the child first checks GEMMs on four shapes against a double-precision reference
+   on the host, then times the layers. The fastest correct candidate of each stage is kept for the
+   stages after it. */
+#include "commands.h"
+#include "internal.h"
+#include "sf20_layers.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_ENTRIES 2048
+
+static const char *const STAGE_NAMES[] = {"Xgemm", "XgemmDirect", "threshold"};
+
+/* ---- the child: check, then time ------------------------------------------------------------- */
+
+/* Relative L2 error of one GEMM (row-major, op(A) m×k, op(B) k×n) against a host reference. */
+static scl_status check_gemm(scl_context ctx, scl_trans ta, scl_trans tb, size_t m, size_t n, size_t k, double *err) {
+  float *a = malloc(m * k * 4), *b = malloc(k * n * 4), *c = malloc(m * n * 4);
+  scl_tensor A = NULL, B = NULL, C = NULL;
+  scl_status st = a && b && c ? SCL_OK : SCL_ERR_OUT_OF_MEMORY;
+  uint64_t s = m * 7919 + n * 31 + k;
+  for (size_t i = 0; st == SCL_OK && i < m * k + k * n; i++) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    *(i < m * k ? &a[i] : &b[i - m * k]) = (float)((s >> 40) % 2001) / 1000.0f - 1.0f;
+  }
+  size_t ad[2] = {m * k, 1}, bd[2] = {k * n, 1}, cd[2] = {m * n, 1};
+  if (st == SCL_OK) st = scl_tensor_create(ctx, SCL_F32, 1, ad, &A);
+  if (st == SCL_OK) st = scl_tensor_create(ctx, SCL_F32, 1, bd, &B);
+  if (st == SCL_OK) st = scl_tensor_create(ctx, SCL_F32, 1, cd, &C);
+  if (st == SCL_OK) st = scl_tensor_write(A, a, m * k * 4);
+  if (st == SCL_OK) st = scl_tensor_write(B, b, k * n * 4);
+  size_t lda = ta ? m : k, ldb = tb ? k : n;
+  if (st == SCL_OK)
+    st = scl__gemm(ctx, ta, tb, m, n, k, 1.0f, A->buffer, 0, lda, B->buffer, 0, ldb, 0.0f, C->buffer, 0, n);
+  if (st == SCL_OK) st = scl_tensor_read(C, c, m * n * 4);
+  double e2 = 0, r2 = 0;
+  for (size_t i = 0; st == SCL_OK && i < m; i++)
+    for (size_t j = 0; j < n; j++) {
+      double r = 0;
+      for (size_t p = 0; p < k; p++) r += (double)a[ta ? p * m + i : i * k + p] * b[tb ? j * k + p : p * n + j];
+      e2 += (c[i * n + j] - r) * (c[i * n + j] - r), r2 += r * r;
+    }
+  *err = r2 > 0 ? sqrt(e2 / r2) : 0;
+  if (!(*err < 1e-5)) *err = isnan(*err) ? INFINITY : *err;
+  free(a), free(b), free(c);
+  scl_tensor_release(A), scl_tensor_release(B), scl_tensor_release(C);
+  return st;
+}
+
+/* Weighted seconds of the layer passes a stage is timed on (each pass once after a warm-up). */
+static scl_status time_stage(scl_context ctx, scl_tune_stage stage, double *seconds) {
+  *seconds = 0;
+  scl_status st = SCL_OK;
+  for (size_t i = 0; i < SF20_LAYER_COUNT && st == SCL_OK; i++) {
+    const layer *l = &SF20_LAYERS[i];
+    int small = l->linear || i == 0; /* the GEMMs of conv1.1 and fc5 go to the direct kernel */
+    if ((stage == SCL_TUNE_XGEMM) == small) continue;
+    layer_run r;
+    st = sf20_make_layer(ctx, l, &r);
+    for (r.pass = 0; r.pass < PASSES && st == SCL_OK; r.pass++) {
+      if (i == 0 && r.pass == BACKWARD_DATA) continue; /* training never needs it */
+      double t = 0;
+      if ((st = sf20_median_time(ctx, sf20_run_pass, &r, 1, &t)) == SCL_OK) *seconds += l->count * t;
+    }
+    sf20_free_layer(&r);
+  }
+  return st;
+}
+
+/* Prints "seconds S" or "error: ..." on stdout for the parent; exit code 0 either way. */
+static int run_child(const char *selector, int stage, const char *entries, int index) {
+  const char *crash = getenv("SPHERECL_TUNE_CRASH"); /* test hook: this candidate crashes */
+  if (crash && atoi(crash) == index) abort();
+  setenv("SPHERECL_TUNING", "off", 1);
+  scl_context ctx = NULL;
+  if (scl_context_create(selector, &ctx) != SCL_OK) {
+    printf("error: %s\n", scl_context_error(NULL));
+    return 0;
+  }
+  static const struct { scl_trans ta, tb; size_t m, n, k; } checks[] = {
+      {SCL_NO_TRANS, SCL_NO_TRANS, 512, 512, 768}, /* indirect, whole tiles */
+      {SCL_NO_TRANS, SCL_NO_TRANS, 520, 600, 640}, /* indirect, ragged */
+      {SCL_NO_TRANS, SCL_TRANS, 16, 300, 700},     /* direct: fc5 forward */
+      {SCL_TRANS, SCL_NO_TRANS, 300, 200, 16},     /* direct: fc5 bwd-filter */
+  };
+  scl_status st = *entries ? scl_tuning_apply(ctx, entries) : SCL_OK;
+  for (size_t i = 0; i < sizeof checks / sizeof checks[0] && st == SCL_OK; i++) {
+    double err = 0;
+    st = check_gemm(ctx, checks[i].ta, checks[i].tb, checks[i].m, checks[i].n, checks[i].k, &err);
+    if (st == SCL_OK && !(err < 1e-5)) {
+      printf("error: wrong results (relative error %.2g at %zux%zux%zu)\n", err, checks[i].m, checks[i].n,
+             checks[i].k);
+      scl_context_release(ctx);
+      return 0;
+    }
+  }
+  double seconds = 0;
+  if (st == SCL_OK) st = time_stage(ctx, (scl_tune_stage)stage, &seconds);
+  if (st == SCL_OK) printf("seconds %.6f\n", seconds);
+  else printf("error: %s\n", scl_context_error(ctx));
+  scl_context_release(ctx);
+  return 0;
+}
+
+/* ---- the parent: one child per candidate ----------------------------------------------------- */
+
+typedef struct {
+  const char *selector;
+  int timeout;
+  int index; /* candidates run so far */
+} tune_run;
+
+/* Runs one candidate in a child; *seconds receives its time, or why it failed goes to why. */
+static int run_candidate(tune_run *t, int stage, const char *entries, double *seconds, char *why, size_t why_size) {
+  int fd[2];
+  if (pipe(fd) != 0) return snprintf(why, why_size, "pipe: %s", strerror(errno)), 0;
+  char stage_s[8], index_s[16];
+  snprintf(stage_s, sizeof stage_s, "%d", stage);
+  snprintf(index_s, sizeof index_s, "%d", ++t->index);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd[1], STDOUT_FILENO);
+    close(fd[0]), close(fd[1]);
+    execl("/proc/self/exe", "spherecl", "tune", "--child", stage_s, index_s, t->selector ? t->selector : "", entries,
+          (char *)NULL);
+    printf("error: cannot run /proc/self/exe: %s\n", strerror(errno));
+    _exit(1);
+  }
+  close(fd[1]);
+  if (pid < 0) return close(fd[0]), snprintf(why, why_size, "fork: %s", strerror(errno)), 0;
+  char out[4096];
+  size_t n = 0;
+  double deadline = sf20_now() + t->timeout;
+  int timed_out = 0;
+  for (;;) {
+    struct pollfd p = {fd[0], POLLIN, 0};
+    int left = (int)((deadline - sf20_now()) * 1000);
+    if (left <= 0 || poll(&p, 1, left) == 0) {
+      timed_out = 1;
+      kill(pid, SIGKILL);
+      break;
+    }
+    ssize_t got = read(fd[0], out + n, sizeof out - 1 - n);
+    if (got <= 0) break;
+    n += (size_t)got;
+    if (n == sizeof out - 1) break;
+  }
+  out[n] = '\0';
+  close(fd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  char *nl = strchr(out, '\n');
+  if (nl) *nl = '\0';
+  if (timed_out) snprintf(why, why_size, "no result within %d s (killed)", t->timeout);
+  else if (WIFSIGNALED(status)) snprintf(why, why_size, "crashed (signal %d)", WTERMSIG(status));
+  else if (sscanf(out, "seconds %lf", seconds) == 1) return 1;
+  else snprintf(why, why_size, "%.500s", *out ? out : "no result");
+  return 0;
+}
+
+/* entries = the winners of the other stages, then cand (may be ""). */
+static void compose(char *buf, size_t size, char winners[3][512], int stage, const char *cand) {
+  buf[0] = '\0';
+  for (int s = 0; s < 3; s++) {
+    const char *e = s == stage ? cand : winners[s];
+    if (*e) snprintf(buf + strlen(buf), size - strlen(buf), "%s\n", e);
+  }
+}
+
+static int usage(FILE *f, int code) {
+  fprintf(f, "usage: spherecl tune [--device SELECTOR] [--quick] [--out FILE] [--timeout SECONDS]\n"
+             "Times CLBlast parameter sets on SphereFace-20's GEMMs (batch 16) on one device and stores the\n"
+             "fastest correct ones in the device's tuning cache, which every later run on that device\n"
+             "applies (SPHERECL_TUNING=FILE or off overrides it). Each candidate runs in its own process\n"
+             "and is checked against a CPU reference first. About 5-10 minutes on a 2-core CPU.\n"
+             "  --quick     a few candidates per stage (a minute; for tests)\n"
+             "  --out FILE  write the entries to FILE (for SPHERECL_TUNING) instead of the cache\n"
+             "  --timeout   seconds one candidate may take (default 300)\n");
+  return code;
+}
+
+int cmd_tune(int argc, char **argv) {
+  if (argc == 6 && !strcmp(argv[1], "--child"))
+    return run_child(*argv[4] ? argv[4] : NULL, atoi(argv[2]), argv[5], atoi(argv[3]));
+  tune_run t = {NULL, 300, 0};
+  const char *out = NULL;
+  int quick = 0;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--device") && i + 1 < argc) t.selector = argv[++i];
+    else if (!strcmp(argv[i], "--out") && i + 1 < argc) out = argv[++i];
+    else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) t.timeout = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--quick")) quick = 1;
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(stdout, 0);
+    else {
+      fprintf(stderr, "spherecl tune: unknown option \"%s\"\n\n", argv[i]);
+      return usage(stderr, 2);
+    }
+  }
+  if (t.timeout < 1) {
+    fprintf(stderr, "spherecl tune: --timeout must be at least 1 second\n");
+    return 2;
+  }
+  char winners[3][512] = {"", "", ""};
+  double best_total[3] = {0, 0, 0}, base_total[3] = {0, 0, 0};
+  for (int stage = 0; stage < 3; stage++) {
+    size_t count = 0;
+    const char *const *space = scl__tune_space((scl_tune_stage)stage, &count);
+    if (quick) count = count < 2 ? count : 2;
+    double best = INFINITY;
+    for (size_t c = 0; c <= count; c++) { /* c == 0: CLBlast's own choice */
+      const char *cand = c ? space[c - 1] : "";
+      char entries[MAX_ENTRIES], why[600] = "";
+      double seconds = 0;
+      compose(entries, sizeof entries, winners, stage, cand);
+      printf("[%s %zu/%zu] %s: ", STAGE_NAMES[stage], c, count, c ? strchr(cand, ' ') + 4 : "CLBlast's own choice");
+      fflush(stdout);
+      if (run_candidate(&t, stage, entries, &seconds, why, sizeof why)) {
+        printf("%.3f s%s\n", seconds, seconds < best ? (c ? "  (best so far)" : "") : "");
+        if (c == 0) base_total[stage] = seconds;
+        if (seconds < best) {
+          best = seconds;
+          snprintf(winners[stage], sizeof winners[stage], "%s", cand);
+        }
+      } else {
+        printf("skipped: %s\n", why);
+      }
+    }
+    best_total[stage] = best;
+    if (isinf(best)) {
+      fprintf(stderr, "spherecl tune: no candidate of the %s stage ran, not even CLBlast's own choice\n",
+              STAGE_NAMES[stage]);
+      return 1;
+    }
+  }
+  char entries[MAX_ENTRIES];
+  compose(entries, sizeof entries, winners, -1, "");
+  printf("\nSphereFace-20 GEMM layers: %.3f s tuned (Xgemm stage %.3f + small GEMMs %.3f), %.3f s with CLBlast's\n"
+         "own choices\n",
+         best_total[0] + best_total[2], best_total[0], best_total[2], base_total[0] + base_total[2]);
+  if (out) {
+    FILE *f = fopen(out, "w");
+    if (!f || fputs(entries, f) < 0 || fclose(f) != 0) {
+      fprintf(stderr, "spherecl tune: cannot write %s: %s\n", out, strerror(errno));
+      return 1;
+    }
+    printf("wrote %s (use it with SPHERECL_TUNING=%s)\n", out, out);
+    return 0;
+  }
+  scl_context ctx = NULL;
+  scl_device_info info;
+  setenv("SPHERECL_TUNING", "off", 1);
+  scl_status st = scl_context_create(t.selector, &ctx);
+  if (st == SCL_OK) st = scl__device_info_of(ctx->device, &info);
+  if (st == SCL_OK) st = scl_tuning_save(&info, entries);
+  scl_context_release(ctx);
+  char path[1200] = "";
+  if (st == SCL_OK) scl_tuning_cache_path(&info, path, sizeof path);
+  if (st != SCL_OK) {
+    fprintf(stderr, "spherecl tune: %s\n", scl_context_error(NULL));
+    return 1;
+  }
+  printf("saved %s\n%s", path, entries);
+  return 0;
+}
