@@ -63,6 +63,8 @@ struct scl_context_s {
   size_t gemm_tile;          /* m, n, k multiples of this make an Xgemm call copy nothing (1: unknown) */
   size_t gemm_min_indirect;  /* CLBlast's XGEMM_MIN_INDIRECT_SIZE if an entry set it, else 0 */
   unsigned long gemm_helper_calls; /* indirect GEMMs so far that needed CLBlast's copy/transpose kernels */
+  int winograd;              /* 3x3 stride-1 convolutions by Winograd (tuning entry Conv2d, SPHERECL_WINOGRAD) */
+  size_t mem_align;          /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes: sub-buffer origins */
   char message[SCL_MESSAGE_SIZE];
 };
 
@@ -207,7 +209,7 @@ scl_status scl__tuning_apply_text(scl_context ctx, const char *text, const char 
 scl_status scl__blas_apply_tuning_file(scl_context ctx, const char *path, int *applied);
 
 /* The search space of `spherecl tune` (tune_space.c), stage by stage: complete tuning entries. */
-typedef enum { SCL_TUNE_XGEMM, SCL_TUNE_DIRECT, SCL_TUNE_THRESHOLD } scl_tune_stage;
+typedef enum { SCL_TUNE_XGEMM, SCL_TUNE_DIRECT, SCL_TUNE_THRESHOLD, SCL_TUNE_WINOGRAD, SCL_TUNE_STAGES } scl_tune_stage;
 const char *const *scl__tune_space(scl_tune_stage stage, size_t *count);
 
 #endif

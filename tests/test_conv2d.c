@@ -22,6 +22,9 @@ static const conv_case CASES[] = {
     {"5x5 stride 1 pad 2 on 11x6", {2, 3, 11, 6, 5, 5, 5, 1, 1, 2, 2}},
     {"3x3 stride 2 pad 0", {3, 5, 7, 9, 4, 3, 3, 2, 2, 0, 0}},
     {"2x3 stride 2x1 pad 0x1, one image", {1, 2, 5, 8, 3, 2, 3, 2, 1, 0, 1}},
+    {"3x3 stride 1 pad 1 on 7x9", {3, 5, 7, 9, 4, 3, 3, 1, 1, 1, 1}},
+    {"3x3 stride 1 pad 0 on 6x5", {2, 3, 6, 5, 6, 3, 3, 1, 1, 0, 0}},
+    {"3x3 stride 1 pad 2 on 4x4", {2, 4, 4, 4, 3, 3, 3, 1, 1, 2, 2}},
 };
 #define NCASES (sizeof CASES / sizeof CASES[0])
 
@@ -259,10 +262,46 @@ static void batch_in_chunks(scl_context ctx) {
   free_problem(&pr);
 }
 
+/* Winograd F(2x2,3x3) (SPHERECL_WINOGRAD, tuning entry Conv2d WINOGRAD=1) against the double
+   reference: every case (the 3x3 stride-1 ones run by Winograd, odd sizes leaving partial tiles),
+   and a SphereFace-sized layer (64 channels, batch 3, 14x12) whose sums are long. Its float32 error
+   is documented as a relative L2 error below 1e-5 (the direct method's is ~1e-7); the cases must
+   also pass the usual 1e-4. */
+static void winograd_matches_reference(scl_context ctx) {
+  int saved = ctx->winograd;
+  ctx->winograd = 1;
+  const ref_conv_shape big = {3, 64, 14, 12, 32, 3, 3, 1, 1, 1, 1};
+  for (size_t c = 0; c <= NCASES; c++) {
+    const ref_conv_shape *g = c < NCASES ? &CASES[c].g : &big;
+    const char *name = c < NCASES ? CASES[c].name : "64 channels 14x12";
+    problem pr = make_problem(g, 800 + c);
+    tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
+    double *y = malloc(pr.d.ny * sizeof *y);
+    ref_conv2d_forward(&pr.g, pr.d.xd, pr.d.wd, pr.d.bd, y);
+    tk_layer_grads ref = reference_grads(&pr);
+    TK_STATUS(ctx, scl_conv2d_forward(ctx, &pr.p, t.x, t.w, t.b, t.y), SCL_OK);
+    TK_STATUS(ctx, scl_conv2d_backward(ctx, &pr.p, t.x, t.w, t.dy, t.dx, t.dw, t.db), SCL_OK);
+    tk_layer_expect(name, "y (Winograd)", t.y, y);
+    tk_layer_expect_grads(name, t.dx, t.dw, t.db, &ref, " (Winograd)");
+    float *got = tk_read(t.y), *gdx = tk_read(t.dx), *gdw = tk_read(t.dw);
+    double ey = tk_rel_l2(got, y, pr.d.ny), edx = tk_rel_l2(gdx, ref.dx, pr.d.nx),
+           edw = tk_rel_l2(gdw, ref.dw, pr.d.nw);
+    TK_CHECK_MSG(ey < 1e-5 && edx < 1e-5 && edw < 1e-5, "%s: relative L2 error y %.3g, dx %.3g, dw %.3g", name, ey,
+                 edx, edw);
+    if (c == NCASES)
+      printf("     Winograd F(2x2,3x3), %s: relative L2 error y %.2g, dx %.2g, dw %.2g\n", name, ey, edx, edw);
+    free(got), free(gdx), free(gdw), free(y);
+    tk_layer_grads_free(&ref);
+    tk_layer_tensors_release(&t);
+    free_problem(&pr);
+  }
+  ctx->winograd = saved;
+}
+
 /* With the tuner's default set (GEMMK=1, 64-wide tiles: the first entry of lib/blas/tune_space.c)
    conv2d pads its GEMM operands to whole tiles. On a fresh context with that set: every case still
    matches the reference, forward and backward, and at SphereFace-20's layer shapes (batch 2) no
-   GEMM needs CLBlast's copy or transpose kernels. */
+   GEMM needs CLBlast's copy or transpose kernels, by im2col or by Winograd. */
 static void tiled_layout_needs_no_helpers(scl_context unused) {
   (void)unused;
   scl_context ctx = NULL;
@@ -293,8 +332,9 @@ static void tiled_layout_needs_no_helpers(scl_context unused) {
                                    {128, 28, 24, 128, 1}, {128, 28, 24, 256, 2}, {256, 14, 12, 256, 1},
                                    {256, 14, 12, 512, 2}, {512, 7, 6, 512, 1}};
   unsigned long before = ctx->gemm_helper_calls;
-  for (size_t i = 0; i < sizeof sf20 / sizeof sf20[0]; i++) {
-    size_t n = 2, c = sf20[i][0], h = sf20[i][1], w = sf20[i][2], k = sf20[i][3], st = sf20[i][4];
+  for (size_t i = 0; i < 2 * sizeof sf20 / sizeof sf20[0]; i++) { /* im2col, then Winograd where it applies */
+    ctx->winograd = i >= sizeof sf20 / sizeof sf20[0];
+    size_t n = 2, c = sf20[i % 8][0], h = sf20[i % 8][1], w = sf20[i % 8][2], k = sf20[i % 8][3], st = sf20[i % 8][4];
     size_t p = (h - 1) / st + 1, q = (w - 1) / st + 1;
     scl_conv2d_params prm = {(int)st, (int)st, 1, 1};
     scl_tensor x = tk_tensor(ctx, NULL, n, c, h, w), wt = tk_tensor(ctx, NULL, k, c, 3, 3),
@@ -304,8 +344,8 @@ static void tiled_layout_needs_no_helpers(scl_context unused) {
     for (size_t j = 0; j < 5; j++) TK_OK(ctx, scl_tensor_fill(all[j], 0.01f));
     TK_OK(ctx, scl_conv2d_forward(ctx, &prm, x, wt, NULL, y));
     TK_OK(ctx, scl_conv2d_backward(ctx, &prm, x, wt, y, dx, dw, NULL));
-    TK_CHECK_MSG(ctx->gemm_helper_calls == before, "layer %zu (%zu->%zu, %zux%zu): %lu GEMMs needed a helper kernel",
-                 i, c, k, h, w, ctx->gemm_helper_calls - before);
+    TK_CHECK_MSG(ctx->gemm_helper_calls == before, "layer %zu%s (%zu->%zu, %zux%zu): %lu GEMMs needed a helper kernel",
+                 i % 8, ctx->winograd ? " (Winograd)" : "", c, k, h, w, ctx->gemm_helper_calls - before);
     before = ctx->gemm_helper_calls;
     for (size_t j = 0; j < 5; j++) scl_tensor_release(all[j]);
   }
@@ -342,6 +382,7 @@ int main(int argc, char **argv) {
       {"wrapped_offsets", wrapped_offsets},
       {"batch_in_chunks", batch_in_chunks},
       {"wrong_result_is_caught", wrong_result_is_caught},
+      {"winograd_matches_reference", winograd_matches_reference},
       {"tiled_layout_needs_no_helpers", tiled_layout_needs_no_helpers},
   };
   return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);

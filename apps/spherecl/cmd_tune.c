@@ -4,11 +4,11 @@
    The search runs in stages over the curated space of lib/blas/tune_space.c: the Xgemm kernel
    (timed on SphereFace-20's convolutions at batch 16, the GEMMs it serves), then XgemmDirect and the
    direct/indirect threshold (timed on conv1.1 and fc5, the GEMMs small enough for the direct
-   kernel). Each candidate, and CLBlast's own choice as the baseline, runs in a child process (this
+   kernel), then Winograd (timed on all of them). Each candidate, and CLBlast's own choice as the baseline, runs in a child process (this
    program re-executed with --child), so that a compiler crash, a hang or a wrong result costs that
    candidate only: the child first checks GEMMs on four shapes against a double-precision reference
    on the host, then times the layers. The fastest correct candidate of each stage is kept for the
-   stages after it. */
+   stages after it. The last stage decides whether 3x3 stride-1 convolutions run by Winograd. */
 #include "commands.h"
 #include "internal.h"
 #include "sf20_layers.h"
@@ -25,7 +25,7 @@
 
 #define MAX_ENTRIES 2048
 
-static const char *const STAGE_NAMES[] = {"Xgemm", "XgemmDirect", "threshold"};
+static const char *const STAGE_NAMES[SCL_TUNE_STAGES] = {"Xgemm", "XgemmDirect", "threshold", "Winograd"};
 
 /* ---- the child: check, then time ------------------------------------------------------------- */
 
@@ -63,14 +63,17 @@ static scl_status check_gemm(scl_context ctx, scl_trans ta, scl_trans tb, size_t
   return st;
 }
 
-/* Weighted seconds of the layer passes a stage is timed on (each pass once after a warm-up). */
+/* Weighted seconds of the layer passes a stage is timed on (each pass once after a warm-up): the
+   Xgemm stage on the layers with large GEMMs, the XgemmDirect and threshold stages on those with
+   small ones, the Winograd stage (which moves GEMMs across the threshold) on all. */
 static scl_status time_stage(scl_context ctx, scl_tune_stage stage, double *seconds) {
   *seconds = 0;
   scl_status st = SCL_OK;
   for (size_t i = 0; i < SF20_LAYER_COUNT && st == SCL_OK; i++) {
     const layer *l = &SF20_LAYERS[i];
     int small = l->linear || i == 0; /* the GEMMs of conv1.1 and fc5 go to the direct kernel */
-    if ((stage == SCL_TUNE_XGEMM) == small) continue;
+    if ((stage == SCL_TUNE_XGEMM && small) || ((stage == SCL_TUNE_DIRECT || stage == SCL_TUNE_THRESHOLD) && !small))
+      continue;
     layer_run r;
     st = sf20_make_layer(ctx, l, &r);
     for (r.pass = 0; r.pass < PASSES && st == SCL_OK; r.pass++) {
@@ -88,6 +91,7 @@ static int run_child(const char *selector, int stage, const char *entries, int i
   const char *crash = getenv("SPHERECL_TUNE_CRASH"); /* test hook: this candidate crashes */
   if (crash && atoi(crash) == index) abort();
   setenv("SPHERECL_TUNING", "off", 1);
+  unsetenv("SPHERECL_WINOGRAD");
   scl_context ctx = NULL;
   if (scl_context_create(selector, &ctx) != SCL_OK) {
     printf("error: %s\n", scl_context_error(NULL));
@@ -175,11 +179,14 @@ static int run_candidate(tune_run *t, int stage, const char *entries, double *se
   return 0;
 }
 
-/* entries = the winners of the other stages, then cand (may be ""). */
-static void compose(char *buf, size_t size, char winners[3][512], int stage, const char *cand) {
+/* entries = the winners of the other stages, then cand (may be ""). A Winograd candidate that sets
+   its own threshold replaces the threshold stage's. */
+static void compose(char *buf, size_t size, char winners[SCL_TUNE_STAGES][512], int stage, const char *cand) {
   buf[0] = '\0';
-  for (int s = 0; s < 3; s++) {
+  const char *wino = stage == SCL_TUNE_WINOGRAD ? cand : winners[SCL_TUNE_WINOGRAD];
+  for (int s = 0; s < SCL_TUNE_STAGES; s++) {
     const char *e = s == stage ? cand : winners[s];
+    if (s == SCL_TUNE_THRESHOLD && strstr(wino, "GemmRoutine")) continue;
     if (*e) snprintf(buf + strlen(buf), size - strlen(buf), "%s\n", e);
   }
 }
@@ -217,9 +224,9 @@ int cmd_tune(int argc, char **argv) {
     fprintf(stderr, "spherecl tune: --timeout must be at least 1 second\n");
     return 2;
   }
-  char winners[3][512] = {"", "", ""};
-  double best_total[3] = {0, 0, 0}, base_total[3] = {0, 0, 0};
-  for (int stage = 0; stage < 3; stage++) {
+  char winners[SCL_TUNE_STAGES][512] = {"", "", "", ""};
+  double best_total[SCL_TUNE_STAGES] = {0}, base_total[SCL_TUNE_STAGES] = {0};
+  for (int stage = 0; stage < SCL_TUNE_STAGES; stage++) {
     size_t count = 0;
     const char *const *space = scl__tune_space((scl_tune_stage)stage, &count);
     if (quick) count = count < 2 ? count : 2;
@@ -229,7 +236,11 @@ int cmd_tune(int argc, char **argv) {
       char entries[MAX_ENTRIES], why[600] = "";
       double seconds = 0;
       compose(entries, sizeof entries, winners, stage, cand);
-      printf("[%s %zu/%zu] %s: ", STAGE_NAMES[stage], c, count, c ? strchr(cand, ' ') + 4 : "CLBlast's own choice");
+      char shown[512];
+      snprintf(shown, sizeof shown, "%s",
+               c ? cand : stage == SCL_TUNE_WINOGRAD ? "Winograd off" : "CLBlast's own choice");
+      for (char *nl; (nl = strchr(shown, '\n'));) *nl = ';';
+      printf("[%s %zu/%zu] %s: ", STAGE_NAMES[stage], c, count, shown);
       fflush(stdout);
       if (run_candidate(&t, stage, entries, &seconds, why, sizeof why)) {
         printf("%.3f s%s\n", seconds, seconds < best ? (c ? "  (best so far)" : "") : "");
@@ -251,9 +262,9 @@ int cmd_tune(int argc, char **argv) {
   }
   char entries[MAX_ENTRIES];
   compose(entries, sizeof entries, winners, -1, "");
-  printf("\nSphereFace-20 GEMM layers: %.3f s tuned (Xgemm stage %.3f + small GEMMs %.3f), %.3f s with CLBlast's\n"
-         "own choices\n",
-         best_total[0] + best_total[2], best_total[0], best_total[2], base_total[0] + base_total[2]);
+  printf("\nSphereFace-20's convolutions and fc5, batch 16, the passes of a training step: %.3f s tuned,\n"
+         "%.3f s with CLBlast's own choices\n",
+         best_total[SCL_TUNE_WINOGRAD], base_total[SCL_TUNE_XGEMM] + base_total[SCL_TUNE_DIRECT]);
   if (out) {
     FILE *f = fopen(out, "w");
     if (!f || fputs(entries, f) < 0 || fclose(f) != 0) {

@@ -7,7 +7,8 @@
    16 (CLBlast's own tuner stops at 8). Measured at 1024^3 on a 2-core AVX-512 CPU under PoCL 3.1:
    68-125 GFLOP/s against 13 for CLBlast's generic defaults. The GEMMK=0 sets are the classic
    local-memory kernel, which GPUs favour. XgemmDirect serves small GEMMs (fc5 at batch 16, conv1.1);
-   GemmRoutine's threshold decides which GEMMs are small. */
+   GemmRoutine's threshold decides which GEMMs are small. Last, whether 3x3 stride-1 convolutions
+   run by Winograd (spherecl's own Conv2d entry). */
 #include "internal.h"
 
 #define GEMMK1(mdimc, ndimc, wg, vwm, vwn, kreg)                                                   \
@@ -49,11 +50,21 @@ static const char *const THRESHOLD[] = {
     "GemmRoutine 32 XGEMM_MIN_INDIRECT_SIZE=128",
 };
 
+/* Winograd for 3x3 stride-1 convolutions: its 16 GEMMs per layer are smaller than im2col's one,
+   small enough for XgemmDirect at CLBlast's CPU threshold (576^3), so it comes with lower ones. */
+static const char *const WINOGRAD[] = {
+    "GemmRoutine 32 XGEMM_MIN_INDIRECT_SIZE=128\nConv2d 32 WINOGRAD=1",
+    "GemmRoutine 32 XGEMM_MIN_INDIRECT_SIZE=256\nConv2d 32 WINOGRAD=1",
+    "Conv2d 32 WINOGRAD=1",
+};
+
 const char *const *scl__tune_space(scl_tune_stage stage, size_t *count) {
   switch (stage) {
   case SCL_TUNE_XGEMM: *count = sizeof XGEMM / sizeof XGEMM[0]; return XGEMM;
   case SCL_TUNE_DIRECT: *count = sizeof XGEMM_DIRECT / sizeof XGEMM_DIRECT[0]; return XGEMM_DIRECT;
   case SCL_TUNE_THRESHOLD: *count = sizeof THRESHOLD / sizeof THRESHOLD[0]; return THRESHOLD;
+  case SCL_TUNE_WINOGRAD: *count = sizeof WINOGRAD / sizeof WINOGRAD[0]; return WINOGRAD;
+  case SCL_TUNE_STAGES: break;
   }
   *count = 0;
   return NULL;

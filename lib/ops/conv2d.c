@@ -17,20 +17,9 @@
    Workspaces: SCL_WS_CONV_COL holds col, colT or dcol; SCL_WS_CONV_T holds yT or dyT;
    SCL_WS_CONV_WT holds wT. nb is the whole batch when they fit in SCL_CONV_WORKSPACE_CAP, else
    the batch runs in chunks. */
-#include "ops/bias.h"
+#include "ops/conv2d.h"
 
 #include <stdio.h>
-
-#define SCL_CONV_WORKSPACE_CAP ((size_t)256 << 20) /* bytes, both slots together */
-
-/* Sizes of one convolution, all in elements. */
-typedef struct {
-  size_t n, c, h, w;      /* x */
-  size_t k, r, s;         /* weights */
-  size_t p, q;            /* output */
-  size_t sh, sw, ph, pw;  /* strides, pads */
-  size_t crs, pq, chw;    /* derived */
-} conv_shape;
 
 /* The workspace of one call: nb images per chunk and where the GEMM operands live. */
 typedef struct {
@@ -95,22 +84,23 @@ static scl_status check_conv(scl_context ctx, const char *op, const scl_conv2d_p
   return SCL_OK;
 }
 
-static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
-
 /* The padded column count of a chunk of nb images. */
-static size_t ld_of(scl_context ctx, const conv_shape *g, size_t nb) { return round_up(nb * g->pq, ctx->gemm_tile); }
+static size_t ld_of(scl_context ctx, const conv_shape *g, size_t nb) { return scl__round_up(nb * g->pq, ctx->gemm_tile); }
 
-/* Picks the chunk size and gets the workspaces (see the header). */
-static scl_status get_work(scl_context ctx, const conv_shape *g, conv_work *ws) {
-  ws->crs_pad = round_up(g->crs, ctx->gemm_tile);
-  size_t per_image = (ws->crs_pad + g->k) * g->pq * sizeof(float);
+size_t scl__conv_chunk(scl_context ctx, const conv_shape *g, size_t per_image) {
   cl_ulong max_alloc = 0;
   if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL) != CL_SUCCESS)
     max_alloc = SCL_CONV_WORKSPACE_CAP;
   size_t nb = SCL_CONV_WORKSPACE_CAP / per_image;
   if (nb > g->n) nb = g->n;
-  while (nb > 1 && ws->crs_pad * ld_of(ctx, g, nb) * sizeof(float) > max_alloc) nb /= 2;
-  if (nb < 1) nb = 1; /* one image always runs, however large */
+  while (nb > 1 && nb * per_image > max_alloc) nb /= 2; /* the largest workspace is less than all of them */
+  return nb < 1 ? 1 : nb; /* one image always runs, however large */
+}
+
+/* Picks the chunk size and gets the workspaces (see the header). */
+static scl_status get_work(scl_context ctx, const conv_shape *g, conv_work *ws) {
+  ws->crs_pad = scl__round_up(g->crs, ctx->gemm_tile);
+  size_t nb = scl__conv_chunk(ctx, g, (ws->crs_pad + g->k) * g->pq * sizeof(float));
   size_t ld = ld_of(ctx, g, nb);
   scl_status st = scl__workspace(ctx, SCL_WS_CONV_COL, ws->crs_pad * ld * sizeof(float), &ws->col);
   if (st == SCL_OK) st = scl__workspace(ctx, SCL_WS_CONV_T, g->k * ld * sizeof(float), &ws->t_k);
@@ -163,6 +153,7 @@ scl_status scl_conv2d_forward(scl_context ctx, const scl_conv2d_params *p, scl_t
   const scl_named_tensor args[] = {{"y", y}, {"x", x}, {"w", w}, {"b", b}};
   if ((st = scl__check_disjoint(ctx, op, args, 1, 4))) return st;
 
+  if (scl__winograd_applies(ctx, &g)) return scl__winograd_forward(ctx, &g, x, w, 0, b, y);
   conv_work ws;
   if ((st = get_work(ctx, &g, &ws))) return st;
   for (size_t n0 = 0; n0 < g.n && st == SCL_OK; n0 += ws.nb) {
@@ -213,6 +204,15 @@ scl_status scl_conv2d_backward(scl_context ctx, const scl_conv2d_params *p, scl_
   if ((st = scl__check_disjoint(ctx, op, args, 3, 6))) return st;
 
   if (db && (st = scl__bias_grad(ctx, dy, g.k, db))) return st;
+  if ((dx || dw) && scl__winograd_applies(ctx, &g)) {
+    /* dx = dy convolved with the flipped, transposed filter, pad 2 - pad: the same output size */
+    conv_shape gd = {.n = g.n, .c = g.k, .h = g.p, .w = g.q, .k = g.c, .r = 3, .s = 3, .p = g.h, .q = g.w,
+                     .sh = 1, .sw = 1, .ph = 2 - g.ph, .pw = 2 - g.pw};
+    gd.crs = gd.c * 9, gd.pq = gd.p * gd.q, gd.chw = gd.c * gd.h * gd.w;
+    if (dx && (st = scl__winograd_forward(ctx, &gd, dy, w, 1, NULL, dx))) return st;
+    if (dw && (st = scl__winograd_filter_grad(ctx, &g, x, dy, dw))) return st;
+    return SCL_OK;
+  }
   if (!dx && !dw) return SCL_OK;
   conv_work ws;
   if ((st = get_work(ctx, &g, &ws))) return st;

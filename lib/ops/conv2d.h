@@ -1,0 +1,34 @@
+/* What conv2d.c (im2col + GEMM) and conv2d_winograd.c share. Internal. */
+#ifndef SCL_OPS_CONV2D_H
+#define SCL_OPS_CONV2D_H
+
+#include "ops/bias.h"
+
+#define SCL_CONV_WORKSPACE_CAP ((size_t)256 << 20) /* bytes, the column workspaces together */
+
+/* Sizes of one convolution, all in elements. */
+typedef struct {
+  size_t n, c, h, w;      /* x */
+  size_t k, r, s;         /* weights */
+  size_t p, q;            /* output */
+  size_t sh, sw, ph, pw;  /* strides, pads */
+  size_t crs, pq, chw;    /* derived */
+} conv_shape;
+
+static inline size_t scl__round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+/* Images per chunk when one image needs per_image bytes of workspace (at least 1, at most g->n). */
+size_t scl__conv_chunk(scl_context ctx, const conv_shape *g, size_t per_image);
+
+/* Whether conv2d runs g with Winograd F(2x2,3x3): a 3x3 stride-1 convolution with pads <= 2 on a
+   context whose tuning (or SPHERECL_WINOGRAD) enables it. */
+int scl__winograd_applies(scl_context ctx, const conv_shape *g);
+/* y = conv(x, w) + b by Winograd. With flip, w is [C][K][3][3] and the filter used is w's
+   transpose rotated by 180° (the backward-data convolution); g describes the convolution run. */
+scl_status scl__winograd_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, int flip,
+                                 scl_tensor b, scl_tensor y);
+/* dw of conv(x, w) from dy by Winograd (overwrites dw). */
+scl_status scl__winograd_filter_grad(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy,
+                                     scl_tensor dw);
+
+#endif
