@@ -1,146 +1,210 @@
-/* Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions (Lavin & Gray 2016; lib/ops/conv2d_winograd.c
-   launches these). A 2x2 output tile is Aᵀ·[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]·A for the 3x3 filter g and the
-   4x4 input patch d, with
-     Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
-     Aᵀ = [1 1 1 0; 0 1 -1 -1]
-   so the sum over input channels becomes 16 GEMMs, one per point ξ of the 4x4 transform domain:
-   M_ξ [K][tiles] = U_ξ [K][C] · V_ξ [C][tiles]. Point ξ = 4·i + j of each transform lives in slice
-   ξ of its buffer (slices `stride` floats apart); tiles are numbered img·TP·TQ + tp·TQ + tq and
-   padded with zero columns up to ld, as conv2d's other GEMM operands. */
+/* Winograd F(m×m, 3×3) for 3x3 stride-1 convolutions, m = 2 or 4 (Lavin & Gray 2016;
+   lib/ops/conv2d_winograd.c launches these). An m×m output tile is Aᵀ·[(G·g·Gᵀ) ⊙ (Bᵀ·d·B)]·A for
+   the 3x3 filter g and the (m+2)×(m+2) input patch d, so the sum over input channels becomes
+   (m+2)² GEMMs, one per point ξ of the transform domain: M_ξ [K][tiles] = U_ξ [K][C] · V_ξ [C][tiles].
+   Point ξ = α·i + j (α = m + 2) of each transform lives in slice ξ of its buffer (slices `stride`
+   floats apart); tiles are numbered img·TP·TQ + tp·TQ + tq and padded with zero columns up to ld,
+   as conv2d's other GEMM operands.
 
-/* U[ξ][k][c] = (G·g·Gᵀ)[ξ] for g = w[k][c], or with flip (backward data: the convolution of dy
-   with the flipped, transposed filter) g = w[c][k] rotated by 180°. */
-__kernel void wino_filter(__global const float *w, uint w_off, __global float *u, uint k_n, uint c_n, uint stride,
-                          uint flip) {
+   Each transform is written once, for any m, as an inline body over the __constant matrices below;
+   the kernels call it with m fixed, so the compiler unrolls the loops and folds the matrices'
+   zeros and ones away. */
+
+__constant float BT2[16] = {1, 0, -1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, 1, 0, -1};
+__constant float G2[12] = {1, 0, 0, 0.5f, 0.5f, 0.5f, 0.5f, -0.5f, 0.5f, 0, 0, 1};
+__constant float AT2[8] = {1, 1, 1, 0, 0, 1, -1, -1};
+
+__constant float BT4[36] = {4, 0, -5, 0, 1, 0, 0, -4, -4, 1, 1, 0, 0, 4, -4, -1, 1, 0,
+                            0, -2, -1, 2, 1, 0, 0, 2, -1, -2, 1, 0, 0, 4, 0, -5, 0, 1};
+__constant float G4[18] = {1.0f / 4,  0,          0,         -1.0f / 6, -1.0f / 6, -1.0f / 6,
+                           -1.0f / 6, 1.0f / 6,   -1.0f / 6, 1.0f / 24, 1.0f / 12, 1.0f / 6,
+                           1.0f / 24, -1.0f / 12, 1.0f / 6,  0,         0,         1};
+__constant float AT4[24] = {1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0, 0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 1};
+
+#define ALPHA_MAX 6
+
+/* The tile t's image, tile row and tile column. */
+static inline void tile_of(uint t, uint tp_n, uint tq_n, uint *img, uint *tp, uint *tq) {
+  uint per_img = tp_n * tq_n, o = t - (*img = t / per_img) * per_img;
+  *tp = o / tq_n;
+  *tq = o - *tp * tq_n;
+}
+
+/* U[ξ][k][c] = (G·g·Gᵀ)[ξ] for g = w[k][c], or with flip (backward data: the convolution of dy with
+   the flipped, transposed filter) g = w[c][k] rotated by 180°. */
+static inline void filter_body(const uint m, __constant const float *G, __global const float *w, uint w_off,
+                               __global float *u, uint k_n, uint c_n, uint stride, uint flip) {
+  const uint a = m + 2;
   uint id = get_global_id(0);
   if (id >= k_n * c_n) return;
   uint k = id / c_n, c = id - k * c_n;
   __global const float *src = w + w_off + (flip ? c * k_n + k : id) * 9;
-  float g[9], t[12];
+  float g[9], t[3 * ALPHA_MAX];
   for (uint i = 0; i < 9; i++) g[i] = src[flip ? 8 - i : i];
-  for (uint s = 0; s < 3; s++) { /* t = G·g, 4x3 */
-    t[s] = g[s];
-    t[3 + s] = 0.5f * (g[s] + g[3 + s] + g[6 + s]);
-    t[6 + s] = 0.5f * (g[s] - g[3 + s] + g[6 + s]);
-    t[9 + s] = g[6 + s];
-  }
-  for (uint i = 0; i < 4; i++) { /* U = t·Gᵀ, 4x4 */
-    float a = t[3 * i], b = t[3 * i + 1], e = t[3 * i + 2];
-    u[(4 * i + 0) * stride + id] = a;
-    u[(4 * i + 1) * stride + id] = 0.5f * (a + b + e);
-    u[(4 * i + 2) * stride + id] = 0.5f * (a - b + e);
-    u[(4 * i + 3) * stride + id] = e;
-  }
+  for (uint i = 0; i < a; i++) /* t = G·g, α×3 */
+    for (uint s = 0; s < 3; s++) t[3 * i + s] = G[3 * i] * g[s] + G[3 * i + 1] * g[3 + s] + G[3 * i + 2] * g[6 + s];
+  for (uint i = 0; i < a; i++) /* U = t·Gᵀ, α×α */
+    for (uint j = 0; j < a; j++)
+      u[(a * i + j) * stride + id] = t[3 * i] * G[3 * j] + t[3 * i + 1] * G[3 * j + 1] + t[3 * i + 2] * G[3 * j + 2];
 }
 
-/* V[ξ][c][t] = (Bᵀ·d·B)[ξ] for the 4x4 patch d of channel c at tile t (rows from 2·tp - ph,
-   columns from 2·tq - pw; zeros outside the image), and 0 for the padding tiles t >= tiles. With
-   by_tile the slices are laid out [ld][C] instead (backward filter's GEMM operand). */
-__kernel void wino_input(__global const float *x, uint x_off, __global float *v, uint c_n, uint h, uint w, uint ph,
-                         uint pw, uint tp_n, uint tq_n, uint tiles, uint ld, uint stride, uint by_tile) {
+/* V[ξ][c][t] = (Bᵀ·d·B)[ξ] for the α×α patch d of channel c at tile t (rows from m·tp - ph, columns
+   from m·tq - pw; zeros outside the image), 0 for the padding tiles t >= tiles. With by_tile the
+   slices are laid out [ld][C] instead (backward filter's GEMM operand). */
+static inline void input_body(const uint m, __constant const float *BT, __global const float *x, uint x_off,
+                              __global float *v, uint c_n, uint h, uint w, uint ph, uint pw, uint tp_n, uint tq_n,
+                              uint tiles, uint ld, uint stride, uint by_tile) {
+  const uint a = m + 2;
   uint id = get_global_id(0);
   if (id >= c_n * ld) return;
   uint c = by_tile ? id % c_n : id / ld, t = by_tile ? id / c_n : id - c * ld;
-  float d[16];
-  for (uint i = 0; i < 16; i++) d[i] = 0.0f;
+  float d[ALPHA_MAX * ALPHA_MAX], r[ALPHA_MAX * ALPHA_MAX];
+  for (uint i = 0; i < a * a; i++) d[i] = 0.0f;
   if (t < tiles) {
-    uint per_img = tp_n * tq_n, img = t / per_img, o = t - img * per_img, tp = o / tq_n, tq = o - tp * tq_n;
+    uint img, tp, tq;
+    tile_of(t, tp_n, tq_n, &img, &tp, &tq);
     __global const float *xc = x + x_off + (img * c_n + c) * h * w;
-    int y0 = (int)(2 * tp) - (int)ph, x0 = (int)(2 * tq) - (int)pw;
-    for (int i = 0; i < 4; i++) {
-      int yy = y0 + i;
+    int y0 = (int)(m * tp) - (int)ph, x0 = (int)(m * tq) - (int)pw;
+    for (uint i = 0; i < a; i++) {
+      int yy = y0 + (int)i;
       if (yy < 0 || yy >= (int)h) continue;
-      for (int j = 0; j < 4; j++) {
-        int xx = x0 + j;
-        if (xx >= 0 && xx < (int)w) d[4 * i + j] = xc[(uint)yy * w + (uint)xx];
+      for (uint j = 0; j < a; j++) {
+        int xx = x0 + (int)j;
+        if (xx >= 0 && xx < (int)w) d[a * i + j] = xc[(uint)yy * w + (uint)xx];
       }
     }
   }
-  float r[16];
-  for (uint j = 0; j < 4; j++) { /* r = Bᵀ·d */
-    r[j] = d[j] - d[8 + j];
-    r[4 + j] = d[4 + j] + d[8 + j];
-    r[8 + j] = d[8 + j] - d[4 + j];
-    r[12 + j] = d[4 + j] - d[12 + j];
-  }
+  for (uint i = 0; i < a; i++) /* r = Bᵀ·d */
+    for (uint j = 0; j < a; j++) {
+      float s = 0.0f;
+      for (uint k = 0; k < a; k++) s += BT[a * i + k] * d[a * k + j];
+      r[a * i + j] = s;
+    }
   __global float *out = v + (by_tile ? t * c_n + c : c * ld + t);
-  for (uint i = 0; i < 4; i++) { /* V = r·B */
-    out[(4 * i + 0) * stride] = r[4 * i] - r[4 * i + 2];
-    out[(4 * i + 1) * stride] = r[4 * i + 1] + r[4 * i + 2];
-    out[(4 * i + 2) * stride] = r[4 * i + 2] - r[4 * i + 1];
-    out[(4 * i + 3) * stride] = r[4 * i + 1] - r[4 * i + 3];
-  }
+  for (uint i = 0; i < a; i++) /* V = r·B */
+    for (uint j = 0; j < a; j++) {
+      float s = 0.0f;
+      for (uint k = 0; k < a; k++) s += r[a * i + k] * BT[a * j + k];
+      out[(a * i + j) * stride] = s;
+    }
 }
 
-/* y's 2x2 tile t of channel k = Aᵀ·m·A for m = M[·][k][t] (+ bias[k]); outputs past p×q dropped. */
-__kernel void wino_output(__global const float *m, __global float *y, uint y_off, uint k_n, uint p, uint q,
-                          uint tp_n, uint tq_n, uint tiles, uint ld, uint stride, __global const float *bias,
-                          uint bias_off, uint has_bias) {
+/* y's m×m tile t of channel k = Aᵀ·M·A for M = M[·][k][t] (+ bias[k]); outputs past p×q dropped. */
+static inline void output_body(const uint m, __constant const float *AT, __global const float *mm,
+                               __global float *y, uint y_off, uint k_n, uint p, uint q, uint tp_n, uint tq_n,
+                               uint tiles, uint ld, uint stride, __global const float *bias, uint bias_off,
+                               uint has_bias) {
+  const uint a = m + 2;
   uint id = get_global_id(0);
   if (id >= k_n * tiles) return;
   uint k = id / tiles, t = id - k * tiles;
-  __global const float *in = m + k * ld + t;
-  float a[8];
-  for (uint j = 0; j < 4; j++) { /* a = Aᵀ·m, 2x4 */
-    float m0 = in[j * stride], m1 = in[(4 + j) * stride], m2 = in[(8 + j) * stride], m3 = in[(12 + j) * stride];
-    a[j] = m0 + m1 + m2;
-    a[4 + j] = m1 - m2 - m3;
-  }
+  __global const float *in = mm + k * ld + t;
+  float v[ALPHA_MAX * ALPHA_MAX], r[4 * ALPHA_MAX];
+  for (uint i = 0; i < a * a; i++) v[i] = in[i * stride];
+  for (uint i = 0; i < m; i++) /* r = Aᵀ·M, m×α */
+    for (uint j = 0; j < a; j++) {
+      float s = 0.0f;
+      for (uint l = 0; l < a; l++) s += AT[a * i + l] * v[a * l + j];
+      r[a * i + j] = s;
+    }
   float b = has_bias ? bias[bias_off + k] : 0.0f;
-  uint per_img = tp_n * tq_n, img = t / per_img, o = t - img * per_img, tp = o / tq_n, tq = o - tp * tq_n;
+  uint img, tp, tq;
+  tile_of(t, tp_n, tq_n, &img, &tp, &tq);
   __global float *out = y + y_off + (img * k_n + k) * p * q;
-  for (uint i = 0; i < 2; i++) { /* Y = a·A */
-    uint yy = 2 * tp + i;
+  for (uint i = 0; i < m; i++) { /* Y = r·A */
+    uint yy = m * tp + i;
     if (yy >= p) break;
-    float y0 = a[4 * i] + a[4 * i + 1] + a[4 * i + 2] + b, y1 = a[4 * i + 1] - a[4 * i + 2] - a[4 * i + 3] + b;
-    out[yy * q + 2 * tq] = y0;
-    if (2 * tq + 1 < q) out[yy * q + 2 * tq + 1] = y1;
+    for (uint j = 0; j < m; j++) {
+      uint xx = m * tq + j;
+      if (xx >= q) break;
+      float s = b;
+      for (uint l = 0; l < a; l++) s += r[a * i + l] * AT[a * j + l];
+      out[yy * q + xx] = s;
+    }
   }
 }
 
-/* Backward filter. dM[ξ][k][t] = (A·dY·Aᵀ)[ξ] for the 2x2 tile dY of dy (zeros past p×q, and for
-   the padding tiles t >= tiles): the gradient of M, as y = Aᵀ·M·A is linear in M. */
-__kernel void wino_output_grad(__global const float *dy, uint dy_off, __global float *dm, uint k_n, uint p, uint q,
-                               uint tp_n, uint tq_n, uint tiles, uint ld, uint stride) {
+/* Backward filter. dM[ξ][k][t] = (A·dY·Aᵀ)[ξ] for the m×m tile dY of dy (zeros past p×q, and for the
+   padding tiles t >= tiles): the gradient of M, as y = Aᵀ·M·A is linear in M. */
+static inline void output_grad_body(const uint m, __constant const float *AT, __global const float *dy, uint dy_off,
+                                    __global float *dm, uint k_n, uint p, uint q, uint tp_n, uint tq_n, uint tiles,
+                                    uint ld, uint stride) {
+  const uint a = m + 2;
   uint id = get_global_id(0);
   if (id >= k_n * ld) return;
   uint k = id / ld, t = id - k * ld;
-  float g[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  float g[16], r[4 * ALPHA_MAX];
+  for (uint i = 0; i < m * m; i++) g[i] = 0.0f;
   if (t < tiles) {
-    uint per_img = tp_n * tq_n, img = t / per_img, o = t - img * per_img, tp = o / tq_n, tq = o - tp * tq_n;
+    uint img, tp, tq;
+    tile_of(t, tp_n, tq_n, &img, &tp, &tq);
     __global const float *src = dy + dy_off + (img * k_n + k) * p * q;
-    for (uint i = 0; i < 2; i++)
-      for (uint j = 0; j < 2; j++)
-        if (2 * tp + i < p && 2 * tq + j < q) g[2 * i + j] = src[(2 * tp + i) * q + 2 * tq + j];
+    for (uint i = 0; i < m; i++)
+      for (uint j = 0; j < m; j++)
+        if (m * tp + i < p && m * tq + j < q) g[m * i + j] = src[(m * tp + i) * q + m * tq + j];
   }
-  /* A = [1 0; 1 1; 1 -1; 0 -1]: r = A·g (4x2), then dM = r·Aᵀ (4x4) */
-  float r[8] = {g[0], g[1], g[0] + g[2], g[1] + g[3], g[0] - g[2], g[1] - g[3], -g[2], -g[3]};
+  for (uint i = 0; i < a; i++) /* r = A·dY, α×m */
+    for (uint j = 0; j < m; j++) {
+      float s = 0.0f;
+      for (uint l = 0; l < m; l++) s += AT[a * l + i] * g[m * l + j];
+      r[m * i + j] = s;
+    }
   __global float *out = dm + k * ld + t;
-  for (uint i = 0; i < 4; i++) {
-    float a = r[2 * i], b = r[2 * i + 1];
-    out[(4 * i + 0) * stride] = a;
-    out[(4 * i + 1) * stride] = a + b;
-    out[(4 * i + 2) * stride] = a - b;
-    out[(4 * i + 3) * stride] = -b;
-  }
+  for (uint i = 0; i < a; i++) /* dM = r·Aᵀ, α×α */
+    for (uint j = 0; j < a; j++) {
+      float s = 0.0f;
+      for (uint l = 0; l < m; l++) s += r[m * i + l] * AT[a * l + j];
+      out[(a * i + j) * stride] = s;
+    }
 }
 
-/* dw[k][c] = Gᵀ·dU·G for dU = dU[·][k][c] (4x4 -> 3x3): the gradient of U = G·g·Gᵀ. */
-__kernel void wino_filter_grad(__global const float *du, uint stride, __global float *dw, uint dw_off, uint kc) {
+/* dw[k][c] = Gᵀ·dU·G for dU = dU[·][k][c] (α×α -> 3x3): the gradient of U = G·g·Gᵀ. */
+static inline void filter_grad_body(const uint m, __constant const float *G, __global const float *du, uint stride,
+                                    __global float *dw, uint dw_off, uint kc) {
+  const uint a = m + 2;
   uint id = get_global_id(0);
   if (id >= kc) return;
-  float d[16], t[12];
-  for (uint i = 0; i < 16; i++) d[i] = du[i * stride + id];
-  for (uint j = 0; j < 4; j++) { /* t = Gᵀ·dU, 3x4; Gᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1] */
-    t[j] = d[j] + 0.5f * (d[4 + j] + d[8 + j]);
-    t[4 + j] = 0.5f * (d[4 + j] - d[8 + j]);
-    t[8 + j] = 0.5f * (d[4 + j] + d[8 + j]) + d[12 + j];
-  }
+  float d[ALPHA_MAX * ALPHA_MAX], t[3 * ALPHA_MAX];
+  for (uint i = 0; i < a * a; i++) d[i] = du[i * stride + id];
+  for (uint r = 0; r < 3; r++) /* t = Gᵀ·dU, 3×α */
+    for (uint j = 0; j < a; j++) {
+      float s = 0.0f;
+      for (uint i = 0; i < a; i++) s += G[3 * i + r] * d[a * i + j];
+      t[a * r + j] = s;
+    }
   __global float *out = dw + dw_off + id * 9;
-  for (uint i = 0; i < 3; i++) { /* dw = t·G, 3x3 */
-    float a = t[4 * i], b = t[4 * i + 1], c = t[4 * i + 2], e = t[4 * i + 3];
-    out[3 * i] = a + 0.5f * (b + c);
-    out[3 * i + 1] = 0.5f * (b - c);
-    out[3 * i + 2] = 0.5f * (b + c) + e;
-  }
+  for (uint r = 0; r < 3; r++) /* dw = t·G, 3x3 */
+    for (uint s = 0; s < 3; s++) {
+      float sum = 0.0f;
+      for (uint j = 0; j < a; j++) sum += t[a * r + j] * G[3 * j + s];
+      out[3 * r + s] = sum;
+    }
 }
+
+/* The kernels: one set per tile size m, same arguments. */
+#define SCL_WINOGRAD_KERNELS(M)                                                                    \
+  __kernel void wino##M##_filter(__global const float *w, uint w_off, __global float *u, uint k_n, uint c_n,   \
+                                 uint stride, uint flip) {                                         \
+    filter_body(M, G##M, w, w_off, u, k_n, c_n, stride, flip);                                     \
+  }                                                                                                \
+  __kernel void wino##M##_input(__global const float *x, uint x_off, __global float *v, uint c_n, uint h, uint w, \
+                                uint ph, uint pw, uint tp_n, uint tq_n, uint tiles, uint ld, uint stride,        \
+                                uint by_tile) {                                                    \
+    input_body(M, BT##M, x, x_off, v, c_n, h, w, ph, pw, tp_n, tq_n, tiles, ld, stride, by_tile);  \
+  }                                                                                                \
+  __kernel void wino##M##_output(__global const float *mm, __global float *y, uint y_off, uint k_n, uint p, uint q, \
+                                 uint tp_n, uint tq_n, uint tiles, uint ld, uint stride, __global const float *bias, \
+                                 uint bias_off, uint has_bias) {                                   \
+    output_body(M, AT##M, mm, y, y_off, k_n, p, q, tp_n, tq_n, tiles, ld, stride, bias, bias_off, has_bias); \
+  }                                                                                                \
+  __kernel void wino##M##_output_grad(__global const float *dy, uint dy_off, __global float *dm, uint k_n, uint p, \
+                                      uint q, uint tp_n, uint tq_n, uint tiles, uint ld, uint stride) {         \
+    output_grad_body(M, AT##M, dy, dy_off, dm, k_n, p, q, tp_n, tq_n, tiles, ld, stride);          \
+  }                                                                                                \
+  __kernel void wino##M##_filter_grad(__global const float *du, uint stride, __global float *dw, uint dw_off,     \
+                                      uint kc) {                                                   \
+    filter_grad_body(M, G##M, du, stride, dw, dw_off, kc);                                         \
+  }
+
+SCL_WINOGRAD_KERNELS(2)
+SCL_WINOGRAD_KERNELS(4)

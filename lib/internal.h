@@ -63,7 +63,7 @@ struct scl_context_s {
   size_t gemm_tile;          /* m, n, k multiples of this make an Xgemm call copy nothing (1: unknown) */
   size_t gemm_min_indirect;  /* CLBlast's XGEMM_MIN_INDIRECT_SIZE if an entry set it, else 0 */
   unsigned long gemm_helper_calls; /* indirect GEMMs so far that needed CLBlast's copy/transpose kernels */
-  int winograd;              /* 3x3 stride-1 convolutions by Winograd (tuning entry Conv2d, SPHERECL_WINOGRAD) */
+  int winograd;              /* 3x3 stride-1 convolutions by Winograd F(m,3), m = this (2 or 4; 0: none) */
   size_t mem_align;          /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes: sub-buffer origins */
   char message[SCL_MESSAGE_SIZE];
 };

@@ -262,38 +262,43 @@ static void batch_in_chunks(scl_context ctx) {
   free_problem(&pr);
 }
 
-/* Winograd F(2x2,3x3) (SPHERECL_WINOGRAD, tuning entry Conv2d WINOGRAD=1) against the double
-   reference: every case (the 3x3 stride-1 ones run by Winograd, odd sizes leaving partial tiles),
-   and a SphereFace-sized layer (64 channels, batch 3, 14x12) whose sums are long. Its float32 error
-   is documented as a relative L2 error below 1e-5 (the direct method's is ~1e-7); the cases must
-   also pass the usual 1e-4. */
+/* Winograd F(2x2,3x3) and F(4x4,3x3) (SPHERECL_WINOGRAD=2 or 4, tuning entry Conv2d WINOGRAD=2/4)
+   against the double reference: every case (the 3x3 stride-1 ones run by Winograd, odd sizes
+   leaving partial tiles), and a SphereFace-sized layer (64 channels, batch 3, 14x13: F(4,3) runs on outputs of 8x8 and more) whose sums are
+   long. The documented float32 errors, as relative L2 errors of y, dx and dw: below 1e-5 for F(2,3)
+   (the direct method's are ~1e-7) and below 5e-5 for F(4,3); the cases must also pass the usual
+   1e-4. */
 static void winograd_matches_reference(scl_context ctx) {
   int saved = ctx->winograd;
-  ctx->winograd = 1;
-  const ref_conv_shape big = {3, 64, 14, 12, 32, 3, 3, 1, 1, 1, 1};
-  for (size_t c = 0; c <= NCASES; c++) {
-    const ref_conv_shape *g = c < NCASES ? &CASES[c].g : &big;
-    const char *name = c < NCASES ? CASES[c].name : "64 channels 14x12";
-    problem pr = make_problem(g, 800 + c);
-    tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
-    double *y = malloc(pr.d.ny * sizeof *y);
-    ref_conv2d_forward(&pr.g, pr.d.xd, pr.d.wd, pr.d.bd, y);
-    tk_layer_grads ref = reference_grads(&pr);
-    TK_STATUS(ctx, scl_conv2d_forward(ctx, &pr.p, t.x, t.w, t.b, t.y), SCL_OK);
-    TK_STATUS(ctx, scl_conv2d_backward(ctx, &pr.p, t.x, t.w, t.dy, t.dx, t.dw, t.db), SCL_OK);
-    tk_layer_expect(name, "y (Winograd)", t.y, y);
-    tk_layer_expect_grads(name, t.dx, t.dw, t.db, &ref, " (Winograd)");
-    float *got = tk_read(t.y), *gdx = tk_read(t.dx), *gdw = tk_read(t.dw);
-    double ey = tk_rel_l2(got, y, pr.d.ny), edx = tk_rel_l2(gdx, ref.dx, pr.d.nx),
-           edw = tk_rel_l2(gdw, ref.dw, pr.d.nw);
-    TK_CHECK_MSG(ey < 1e-5 && edx < 1e-5 && edw < 1e-5, "%s: relative L2 error y %.3g, dx %.3g, dw %.3g", name, ey,
-                 edx, edw);
-    if (c == NCASES)
-      printf("     Winograd F(2x2,3x3), %s: relative L2 error y %.2g, dx %.2g, dw %.2g\n", name, ey, edx, edw);
-    free(got), free(gdx), free(gdw), free(y);
-    tk_layer_grads_free(&ref);
-    tk_layer_tensors_release(&t);
-    free_problem(&pr);
+  const ref_conv_shape big = {3, 64, 14, 13, 32, 3, 3, 1, 1, 1, 1}; /* partial tiles both ways */
+  for (int m = 2; m <= 4; m += 2) {
+    ctx->winograd = m;
+    double bound = m == 2 ? 1e-5 : 5e-5;
+    for (size_t c = 0; c <= NCASES; c++) {
+      const ref_conv_shape *g = c < NCASES ? &CASES[c].g : &big;
+      const char *name = c < NCASES ? CASES[c].name : "64 channels 14x13";
+      problem pr = make_problem(g, 800 + c);
+      tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
+      double *y = malloc(pr.d.ny * sizeof *y);
+      ref_conv2d_forward(&pr.g, pr.d.xd, pr.d.wd, pr.d.bd, y);
+      tk_layer_grads ref = reference_grads(&pr);
+      TK_STATUS(ctx, scl_conv2d_forward(ctx, &pr.p, t.x, t.w, t.b, t.y), SCL_OK);
+      TK_STATUS(ctx, scl_conv2d_backward(ctx, &pr.p, t.x, t.w, t.dy, t.dx, t.dw, t.db), SCL_OK);
+      tk_layer_expect(name, m == 2 ? "y (Winograd F2)" : "y (Winograd F4)", t.y, y);
+      tk_layer_expect_grads(name, t.dx, t.dw, t.db, &ref, m == 2 ? " (Winograd F2)" : " (Winograd F4)");
+      float *got = tk_read(t.y), *gdx = tk_read(t.dx), *gdw = tk_read(t.dw);
+      double ey = tk_rel_l2(got, y, pr.d.ny), edx = tk_rel_l2(gdx, ref.dx, pr.d.nx),
+             edw = tk_rel_l2(gdw, ref.dw, pr.d.nw);
+      TK_CHECK_MSG(ey < bound && edx < bound && edw < bound, "F(%d,3), %s: relative L2 error y %.3g, dx %.3g, dw %.3g",
+                   m, name, ey, edx, edw);
+      if (c == NCASES)
+        printf("     Winograd F(%dx%d,3x3), %s: relative L2 error y %.2g, dx %.2g, dw %.2g\n", m, m, name, ey, edx,
+               edw);
+      free(got), free(gdx), free(gdw), free(y);
+      tk_layer_grads_free(&ref);
+      tk_layer_tensors_release(&t);
+      free_problem(&pr);
+    }
   }
   ctx->winograd = saved;
 }
@@ -332,8 +337,8 @@ static void tiled_layout_needs_no_helpers(scl_context unused) {
                                    {128, 28, 24, 128, 1}, {128, 28, 24, 256, 2}, {256, 14, 12, 256, 1},
                                    {256, 14, 12, 512, 2}, {512, 7, 6, 512, 1}};
   unsigned long before = ctx->gemm_helper_calls;
-  for (size_t i = 0; i < 2 * sizeof sf20 / sizeof sf20[0]; i++) { /* im2col, then Winograd where it applies */
-    ctx->winograd = i >= sizeof sf20 / sizeof sf20[0];
+  for (size_t i = 0; i < 3 * 8; i++) { /* im2col, then Winograd F(2,3) and F(4,3) where they apply */
+    ctx->winograd = (int)(i / 8) * 2;
     size_t n = 2, c = sf20[i % 8][0], h = sf20[i % 8][1], w = sf20[i % 8][2], k = sf20[i % 8][3], st = sf20[i % 8][4];
     size_t p = (h - 1) / st + 1, q = (w - 1) / st + 1;
     scl_conv2d_params prm = {(int)st, (int)st, 1, 1};

@@ -100,6 +100,8 @@ static void malformed_files_refused(scl_context ctx) {
       {"Xgemm 32 KWG=-1\n", "not an integer"},
       {"Xgemm 32 KWG=abc\n", "not an integer"},
       {"[unclosed\n", "section"},
+      {"Conv2d 32 WINOGRAD=3\n", "WINOGRAD=0, 2 or 4"},
+      {"Conv2d 32 WINOGRAD=2 EXTRA=1\n", "one parameter"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     TK_STATUS(ctx, scl__blas_apply_tuning_file(ctx, write_file(bad[i].text), &applied), SCL_ERR_FORMAT);
@@ -182,12 +184,32 @@ static void cache_saved_and_applied(scl_context ctx) {
   unsetenv("SPHERECL_CACHE_DIR");
 }
 
+/* spherecl's own entry, Conv2d WINOGRAD=M, sets the context's Winograd tile; SPHERECL_WINOGRAD
+   overrides it. */
+static void winograd_entry(scl_context unused) {
+  (void)unused;
+  scl_context c = NULL;
+  setenv("SPHERECL_TUNING", write_file("Conv2d 32 WINOGRAD=4\n"), 1);
+  TK_OK(NULL, scl_context_create("0", &c));
+  TK_CHECK_MSG(c->winograd == 4, "winograd %d", c->winograd);
+  scl_context_release(c);
+  setenv("SPHERECL_WINOGRAD", "0", 1);
+  TK_OK(NULL, scl_context_create("0", &c));
+  TK_CHECK_MSG(c->winograd == 0, "SPHERECL_WINOGRAD=0 left winograd %d", c->winograd);
+  TK_OK(c, scl_tuning_apply(c, "Conv2d 32 WINOGRAD=2"));
+  TK_CHECK_MSG(c->winograd == 0, "an entry overrode SPHERECL_WINOGRAD");
+  scl_context_release(c);
+  unsetenv("SPHERECL_WINOGRAD");
+  unsetenv("SPHERECL_TUNING");
+}
+
 int main(int argc, char **argv) {
   const tk_case cases[] = {{"override_applied_and_correct", override_applied_and_correct},
                            {"override_takes_effect", override_takes_effect},
                            {"other_devices_sections_skipped", other_devices_sections_skipped},
                            {"malformed_files_refused", malformed_files_refused},
                            {"environment_variable", environment_variable},
-                           {"cache_saved_and_applied", cache_saved_and_applied}};
+                           {"cache_saved_and_applied", cache_saved_and_applied},
+                           {"winograd_entry", winograd_entry}};
   return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

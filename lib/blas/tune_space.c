@@ -53,9 +53,10 @@ static const char *const THRESHOLD[] = {
 /* Winograd for 3x3 stride-1 convolutions: its 16 GEMMs per layer are smaller than im2col's one,
    small enough for XgemmDirect at CLBlast's CPU threshold (576^3), so it comes with lower ones. */
 static const char *const WINOGRAD[] = {
-    "GemmRoutine 32 XGEMM_MIN_INDIRECT_SIZE=128\nConv2d 32 WINOGRAD=1",
-    "GemmRoutine 32 XGEMM_MIN_INDIRECT_SIZE=256\nConv2d 32 WINOGRAD=1",
-    "Conv2d 32 WINOGRAD=1",
+    "GemmRoutine 32 XGEMM_MIN_INDIRECT_SIZE=128\nConv2d 32 WINOGRAD=2",
+    "GemmRoutine 32 XGEMM_MIN_INDIRECT_SIZE=128\nConv2d 32 WINOGRAD=4",
+    "GemmRoutine 32 XGEMM_MIN_INDIRECT_SIZE=256\nConv2d 32 WINOGRAD=2",
+    "Conv2d 32 WINOGRAD=2",
 };
 
 const char *const *scl__tune_space(scl_tune_stage stage, size_t *count) {

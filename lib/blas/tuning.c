@@ -17,8 +17,9 @@
        # spherecl tuning 1
        # device: PLATFORM | DEVICE | DRIVER VERSION
    A cache whose device line differs (a new driver) is stale and ignored, with a warning.
-   One entry is spherecl's own, not CLBlast's: "Conv2d 32 WINOGRAD=1" runs 3x3 stride-1
-   convolutions by Winograd (SPHERECL_WINOGRAD=0 or 1 overrides it). */
+   One entry is spherecl's own, not CLBlast's: "Conv2d 32 WINOGRAD=M" runs 3x3 stride-1
+   convolutions by Winograd F(M×M, 3×3), M = 2 or 4, or not at all (0); SPHERECL_WINOGRAD=0, 2 or 4
+   overrides it. */
 #include "internal.h"
 
 #include <clblast_c.h>
@@ -107,8 +108,9 @@ static scl_status apply_line(scl_context ctx, const char *origin, int lineno, ch
   }
   if (n == 0) return scl__fail(ctx, SCL_ERR_FORMAT, "%s:%d: no parameters for %s", origin, lineno, kernel);
   if (!strcmp(kernel, "Conv2d")) { /* spherecl's own entry, not CLBlast's */
-    if (n != 1 || strcmp(names[0], "WINOGRAD") || values[0] > 1)
-      return scl__fail(ctx, SCL_ERR_FORMAT, "%s:%d: Conv2d takes one parameter, WINOGRAD=0 or 1", origin, lineno);
+    if (n != 1 || strcmp(names[0], "WINOGRAD") || (values[0] != 0 && values[0] != 2 && values[0] != 4))
+      return scl__fail(ctx, SCL_ERR_FORMAT, "%s:%d: Conv2d takes one parameter, WINOGRAD=0, 2 or 4", origin,
+                       lineno);
     if (!getenv("SPHERECL_WINOGRAD")) ctx->winograd = (int)values[0];
     return SCL_OK;
   }
@@ -265,8 +267,9 @@ static void apply_cache(scl_context ctx, const scl_device_info *info) {
 scl_status scl__blas_apply_tuning(scl_context ctx, const scl_device_info *info) {
   ctx->gemm_tile = 1;
   ctx->tuning = SCL_TUNING_NONE;
-  const char *wino = getenv("SPHERECL_WINOGRAD"); /* forces Winograd on (1) or off (0) over the tuning */
-  ctx->winograd = wino && !strcmp(wino, "1");
+  /* SPHERECL_WINOGRAD forces Winograd F(2,3) (2), F(4,3) (4) or none (0) over the tuning */
+  const char *wino = getenv("SPHERECL_WINOGRAD");
+  ctx->winograd = wino && (!strcmp(wino, "2") || !strcmp(wino, "4")) ? atoi(wino) : 0;
   const char *path = getenv("SPHERECL_TUNING");
   if (path && !strcmp(path, "off")) return SCL_OK;
   if (!path || !*path) {

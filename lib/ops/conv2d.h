@@ -20,8 +20,9 @@ static inline size_t scl__round_up(size_t v, size_t m) { return (v + m - 1) / m 
 /* Images per chunk when one image needs per_image bytes of workspace (at least 1, at most g->n). */
 size_t scl__conv_chunk(scl_context ctx, const conv_shape *g, size_t per_image);
 
-/* Whether conv2d runs g with Winograd F(2x2,3x3): a 3x3 stride-1 convolution with pads <= 2 on a
-   context whose tuning (or SPHERECL_WINOGRAD) enables it. */
+/* Whether conv2d runs g with Winograd F(m×m,3×3): a 3x3 stride-1 convolution with pads <= 2 on a
+   context whose tuning (or SPHERECL_WINOGRAD) sets ctx->winograd to 2 or 4 (4: F(4,3) on outputs
+   of at least 8x8, F(2,3) on smaller ones). */
 int scl__winograd_applies(scl_context ctx, const conv_shape *g);
 /* y = conv(x, w) + b by Winograd. With flip, w is [C][K][3][3] and the filter used is w's
    transpose rotated by 180° (the backward-data convolution); g describes the convolution run. */
