@@ -264,7 +264,8 @@ static void batch_in_chunks(scl_context ctx) {
 
 /* Winograd F(2x2,3x3) and F(4x4,3x3) (SPHERECL_WINOGRAD=2 or 4, tuning entry Conv2d WINOGRAD=2/4)
    against the double reference: every case (the 3x3 stride-1 ones run by Winograd, odd sizes
-   leaving partial tiles), and a SphereFace-sized layer (64 channels, batch 3, 14x13: F(4,3) runs on outputs of 8x8 and more) whose sums are
+   leaving partial tiles; F(2,3) even when 4 is asked, their outputs being under 8x8), and a
+   SphereFace-sized layer (64 channels, batch 3, 14x13, partial tiles both ways) whose sums are
    long. The documented float32 errors, as relative L2 errors of y, dx and dw: below 1e-5 for F(2,3)
    (the direct method's are ~1e-7) and below 5e-5 for F(4,3); the cases must also pass the usual
    1e-4. */
