@@ -245,21 +245,37 @@ static void wrapped_offsets(scl_context ctx) {
 
 /* A batch whose im2col columns exceed the 256 MiB workspace cap (about 100 MB per image): it runs
    in chunks of 2 + 1 images, so dw sums over chunks and the single-image path runs too. */
-static void batch_in_chunks(scl_context ctx) {
-  const ref_conv_shape g = {3, 32, 208, 208, 2, 3, 3, 1, 1, 1, 1};
-  problem pr = make_problem(&g, 600);
+/* Runs forward (with bias) and backward (every gradient) of g on ctx and compares y, dx, dw and db
+   with the double reference at the usual 1e-4; err (may be NULL) receives the relative L2 errors of
+   y, dx and dw. */
+static void check_passes(scl_context ctx, const ref_conv_shape *g, uint64_t seed, const char *name,
+                         const char *suffix, double err[3]) {
+  problem pr = make_problem(g, seed);
   tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
-  TK_STATUS(ctx, scl_conv2d_forward(ctx, &pr.p, t.x, t.w, t.b, t.y), SCL_OK);
-  TK_STATUS(ctx, scl_conv2d_backward(ctx, &pr.p, t.x, t.w, t.dy, t.dx, t.dw, t.db), SCL_OK);
   double *y = malloc(pr.d.ny * sizeof *y);
   ref_conv2d_forward(&pr.g, pr.d.xd, pr.d.wd, pr.d.bd, y);
   tk_layer_grads ref = reference_grads(&pr);
-  tk_layer_expect("chunks", "y", t.y, y);
-  tk_layer_expect_grads("chunks", t.dx, t.dw, t.db, &ref, "");
+  TK_STATUS(ctx, scl_conv2d_forward(ctx, &pr.p, t.x, t.w, t.b, t.y), SCL_OK);
+  TK_STATUS(ctx, scl_conv2d_backward(ctx, &pr.p, t.x, t.w, t.dy, t.dx, t.dw, t.db), SCL_OK);
+  char what[64];
+  snprintf(what, sizeof what, "y%s", suffix);
+  tk_layer_expect(name, what, t.y, y);
+  tk_layer_expect_grads(name, t.dx, t.dw, t.db, &ref, suffix);
+  if (err) {
+    float *gy = tk_read(t.y), *gdx = tk_read(t.dx), *gdw = tk_read(t.dw);
+    err[0] = tk_rel_l2(gy, y, pr.d.ny), err[1] = tk_rel_l2(gdx, ref.dx, pr.d.nx);
+    err[2] = tk_rel_l2(gdw, ref.dw, pr.d.nw);
+    free(gy), free(gdx), free(gdw);
+  }
   free(y);
   tk_layer_grads_free(&ref);
   tk_layer_tensors_release(&t);
   free_problem(&pr);
+}
+
+static void batch_in_chunks(scl_context ctx) {
+  const ref_conv_shape g = {3, 32, 208, 208, 2, 3, 3, 1, 1, 1, 1};
+  check_passes(ctx, &g, 600, "chunks", "", NULL);
 }
 
 /* Winograd F(2x2,3x3) and F(4x4,3x3) (SPHERECL_WINOGRAD=2 or 4, tuning entry Conv2d WINOGRAD=2/4)
@@ -278,27 +294,13 @@ static void winograd_matches_reference(scl_context ctx) {
     for (size_t c = 0; c <= NCASES; c++) {
       const ref_conv_shape *g = c < NCASES ? &CASES[c].g : &big;
       const char *name = c < NCASES ? CASES[c].name : "64 channels 14x13";
-      problem pr = make_problem(g, 800 + c);
-      tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
-      double *y = malloc(pr.d.ny * sizeof *y);
-      ref_conv2d_forward(&pr.g, pr.d.xd, pr.d.wd, pr.d.bd, y);
-      tk_layer_grads ref = reference_grads(&pr);
-      TK_STATUS(ctx, scl_conv2d_forward(ctx, &pr.p, t.x, t.w, t.b, t.y), SCL_OK);
-      TK_STATUS(ctx, scl_conv2d_backward(ctx, &pr.p, t.x, t.w, t.dy, t.dx, t.dw, t.db), SCL_OK);
-      tk_layer_expect(name, m == 2 ? "y (Winograd F2)" : "y (Winograd F4)", t.y, y);
-      tk_layer_expect_grads(name, t.dx, t.dw, t.db, &ref, m == 2 ? " (Winograd F2)" : " (Winograd F4)");
-      float *got = tk_read(t.y), *gdx = tk_read(t.dx), *gdw = tk_read(t.dw);
-      double ey = tk_rel_l2(got, y, pr.d.ny), edx = tk_rel_l2(gdx, ref.dx, pr.d.nx),
-             edw = tk_rel_l2(gdw, ref.dw, pr.d.nw);
-      TK_CHECK_MSG(ey < bound && edx < bound && edw < bound, "F(%d,3), %s: relative L2 error y %.3g, dx %.3g, dw %.3g",
-                   m, name, ey, edx, edw);
+      double e[3];
+      check_passes(ctx, g, 800 + c, name, m == 2 ? " (Winograd F2)" : " (Winograd F4)", e);
+      TK_CHECK_MSG(e[0] < bound && e[1] < bound && e[2] < bound,
+                   "F(%d,3), %s: relative L2 error y %.3g, dx %.3g, dw %.3g", m, name, e[0], e[1], e[2]);
       if (c == NCASES)
-        printf("     Winograd F(%dx%d,3x3), %s: relative L2 error y %.2g, dx %.2g, dw %.2g\n", m, m, name, ey, edx,
-               edw);
-      free(got), free(gdx), free(gdw), free(y);
-      tk_layer_grads_free(&ref);
-      tk_layer_tensors_release(&t);
-      free_problem(&pr);
+        printf("     Winograd F(%dx%d,3x3), %s: relative L2 error y %.2g, dx %.2g, dw %.2g\n", m, m, name, e[0],
+               e[1], e[2]);
     }
   }
   ctx->winograd = saved;
@@ -318,21 +320,7 @@ static void tiled_layout_needs_no_helpers(scl_context unused) {
            scl__tune_space(SCL_TUNE_XGEMM, &count)[0]);
   TK_OK(ctx, scl_tuning_apply(ctx, entries));
   TK_CHECK_MSG(ctx->gemm_tile == 64, "tile %zu", ctx->gemm_tile);
-  for (size_t c = 0; c < NCASES; c++) {
-    problem pr = make_problem(&CASES[c].g, 700 + c);
-    tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
-    double *y = malloc(pr.d.ny * sizeof *y);
-    ref_conv2d_forward(&pr.g, pr.d.xd, pr.d.wd, pr.d.bd, y);
-    tk_layer_grads ref = reference_grads(&pr);
-    TK_STATUS(ctx, scl_conv2d_forward(ctx, &pr.p, t.x, t.w, t.b, t.y), SCL_OK);
-    TK_STATUS(ctx, scl_conv2d_backward(ctx, &pr.p, t.x, t.w, t.dy, t.dx, t.dw, t.db), SCL_OK);
-    tk_layer_expect(CASES[c].name, "y (tiled)", t.y, y);
-    tk_layer_expect_grads(CASES[c].name, t.dx, t.dw, t.db, &ref, " (tiled)");
-    free(y);
-    tk_layer_grads_free(&ref);
-    tk_layer_tensors_release(&t);
-    free_problem(&pr);
-  }
+  for (size_t c = 0; c < NCASES; c++) check_passes(ctx, &CASES[c].g, 700 + c, CASES[c].name, " (tiled)", NULL);
   /* SphereFace-20's convolutions: c, h, w, k, stride (3x3, pad 1) */
   static const size_t sf20[][5] = {{3, 112, 96, 64, 2},  {64, 56, 48, 64, 1},   {64, 56, 48, 128, 2},
                                    {128, 28, 24, 128, 1}, {128, 28, 24, 256, 2}, {256, 14, 12, 256, 1},

@@ -53,31 +53,46 @@ static void tuning_name(scl_context ctx, char *buf, size_t size) {
   }
 }
 
-/* ---- bench gemm: the device's 1024^3 SGEMM rate ------------------------------------------------ */
-
-static int bench_gemm(int argc, char **argv) {
+/* What bench gemm and bench ops share: [--device SELECTOR] [--reps N] (1..63) and the context.
+   Returns -1 when the benchmark should run, else the exit code (usage printed by usage_fn). */
+static int bench_start(int argc, char **argv, const char *name, int (*usage_fn)(FILE *, int), int *reps,
+                       scl_context *ctx) {
   const char *selector = NULL;
-  int reps = 5;
+  *reps = 5;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--device") && i + 1 < argc) selector = argv[++i];
-    else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--reps") && i + 1 < argc) *reps = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--help")) return usage_fn(stdout, 0);
     else {
-      fprintf(!strcmp(argv[i], "--help") ? stdout : stderr,
-              "usage: spherecl bench gemm [--device SELECTOR] [--reps N]\n"
-              "The %d^3 SGEMM rate (row-major, untransposed) through CLBlast with this device's tuning.\n",
-              GEMM_SIZE);
-      return strcmp(argv[i], "--help") ? 2 : 0;
+      fprintf(stderr, "spherecl bench %s: unknown option \"%s\"\n", name, argv[i]);
+      return usage_fn(stderr, 2);
     }
   }
-  if (reps < 1 || reps > 63) {
-    fprintf(stderr, "spherecl bench gemm: --reps must be 1..63\n");
+  if (*reps < 1 || *reps > 63) {
+    fprintf(stderr, "spherecl bench %s: --reps must be 1..63\n", name);
     return 2;
   }
-  scl_context ctx;
-  if (scl_context_create(selector, &ctx) != SCL_OK) {
+  if (scl_context_create(selector, ctx) != SCL_OK) {
     fprintf(stderr, "spherecl: %s\n", scl_context_error(NULL));
     return 1;
   }
+  return -1;
+}
+
+/* ---- bench gemm: the device's 1024^3 SGEMM rate ------------------------------------------------ */
+
+static int gemm_usage(FILE *f, int code) {
+  fprintf(f, "usage: spherecl bench gemm [--device SELECTOR] [--reps N]\n"
+             "The %d^3 SGEMM rate (row-major, untransposed) through CLBlast with this device's tuning.\n",
+          GEMM_SIZE);
+  return code;
+}
+
+static int bench_gemm(int argc, char **argv) {
+  int reps;
+  scl_context ctx;
+  int code = bench_start(argc, argv, "gemm", gemm_usage, &reps, &ctx);
+  if (code >= 0) return code;
   char tuning[300];
   tuning_name(ctx, tuning, sizeof tuning);
   double gemm = 0;
@@ -96,32 +111,16 @@ static int ops_usage(FILE *f, int code) {
              "GFLOP/s of conv2d forward, backward-data and backward-filter at the SphereFace-20 layer shapes\n"
              "(batch %d, 3x112x96 input, 3x3 pad 1) and of fc5 as a linear layer, each also as a fraction\n"
              "of a %d^3 SGEMM on the same device. --reps: timed runs per figure (median; default 5, max 63).\n"
-             "SPHERECL_TUNING names a CLBlast parameter file (see bench/README.md).\n",
+             "The device's tuning applies (spherecl tune; SPHERECL_TUNING, SPHERECL_WINOGRAD: bench/README.md).\n",
           SF20_BATCH, GEMM_SIZE);
   return code;
 }
 
 static int bench_ops(int argc, char **argv) {
-  const char *selector = NULL;
-  int reps = 5;
-  for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--device") && i + 1 < argc) selector = argv[++i];
-    else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--help")) return ops_usage(stdout, 0);
-    else {
-      fprintf(stderr, "spherecl bench ops: unknown option \"%s\"\n", argv[i]);
-      return ops_usage(stderr, 2);
-    }
-  }
-  if (reps < 1 || reps > 63) {
-    fprintf(stderr, "spherecl bench ops: --reps must be 1..63\n");
-    return 2;
-  }
+  int reps;
   scl_context ctx;
-  if (scl_context_create(selector, &ctx) != SCL_OK) {
-    fprintf(stderr, "spherecl: %s\n", scl_context_error(NULL));
-    return 1;
-  }
+  int code = bench_start(argc, argv, "ops", ops_usage, &reps, &ctx);
+  if (code >= 0) return code;
   char tuning[300];
   tuning_name(ctx, tuning, sizeof tuning);
   printf("device: %s\ntuning: %s\nbatch %d, median of %d runs after a warm-up\n\n", ctx->device_label, tuning,

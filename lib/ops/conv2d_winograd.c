@@ -54,6 +54,15 @@ static const char *kname(wino_plan *w, const char *what) {
   return w->kernel;
 }
 
+/* V of images n0.. (tiles of them, padded to ld): [α²][C][ld], or [α²][ld][C] with by_tile. */
+static scl_status input_transform(scl_context ctx, const conv_shape *g, wino_plan *pl, scl_tensor x, size_t n0,
+                                  size_t tiles, size_t ld, int by_tile) {
+  return SCL_LAUNCH(ctx, "winograd", kname(pl, "input"), g->c * ld, 0, SCL_MEM(x->buffer),
+                    SCL_UINT(x->offset + n0 * g->chw), SCL_MEM(pl->v), SCL_UINT(g->c), SCL_UINT(g->h), SCL_UINT(g->w),
+                    SCL_UINT(g->ph), SCL_UINT(g->pw), SCL_UINT(pl->tp_n), SCL_UINT(pl->tq_n), SCL_UINT(tiles),
+                    SCL_UINT(ld), SCL_UINT(pl->v_stride), SCL_UINT(by_tile));
+}
+
 int scl__winograd_applies(scl_context ctx, const conv_shape *g) {
   return (ctx->winograd == 2 || ctx->winograd == 4) && g->r == 3 && g->s == 3 && g->sh == 1 && g->sw == 1 && g->ph <= 2 && g->pw <= 2;
 }
@@ -69,10 +78,7 @@ scl_status scl__winograd_forward(scl_context ctx, const conv_shape *g, scl_tenso
   for (size_t n0 = 0; n0 < g->n && st == SCL_OK; n0 += pl.nb) {
     size_t nbc = g->n - n0 < pl.nb ? g->n - n0 : pl.nb, tiles = nbc * pl.per_img;
     size_t ld = scl__round_up(tiles, ctx->gemm_tile);
-    st = SCL_LAUNCH(ctx, "winograd", kname(&pl, "input"), g->c * ld, 0, SCL_MEM(x->buffer),
-                    SCL_UINT(x->offset + n0 * g->chw), SCL_MEM(pl.v), SCL_UINT(g->c), SCL_UINT(g->h), SCL_UINT(g->w),
-                    SCL_UINT(g->ph), SCL_UINT(g->pw), SCL_UINT(pl.tp_n), SCL_UINT(pl.tq_n), SCL_UINT(tiles),
-                    SCL_UINT(ld), SCL_UINT(pl.v_stride), SCL_UINT(0));
+    st = input_transform(ctx, g, &pl, x, n0, tiles, ld, 0);
     for (size_t xi = 0; xi < pl.a2 && st == SCL_OK; xi++)
       st = scl__gemm(ctx, SCL_NO_TRANS, SCL_NO_TRANS, g->k, ld, g->c, 1.0f, pl.u, xi * pl.u_stride, g->c, pl.v,
                      xi * pl.v_stride, ld, 0.0f, pl.mm, xi * pl.m_stride, ld);
@@ -92,10 +98,7 @@ scl_status scl__winograd_filter_grad(scl_context ctx, const conv_shape *g, scl_t
   for (size_t n0 = 0; n0 < g->n && st == SCL_OK; n0 += pl.nb) {
     size_t nbc = g->n - n0 < pl.nb ? g->n - n0 : pl.nb, tiles = nbc * pl.per_img;
     size_t ld = scl__round_up(tiles, ctx->gemm_tile);
-    st = SCL_LAUNCH(ctx, "winograd", kname(&pl, "input"), g->c * ld, 0, SCL_MEM(x->buffer),
-                    SCL_UINT(x->offset + n0 * g->chw), SCL_MEM(pl.v), SCL_UINT(g->c), SCL_UINT(g->h), SCL_UINT(g->w),
-                    SCL_UINT(g->ph), SCL_UINT(g->pw), SCL_UINT(pl.tp_n), SCL_UINT(pl.tq_n), SCL_UINT(tiles),
-                    SCL_UINT(ld), SCL_UINT(pl.v_stride), SCL_UINT(1));
+    st = input_transform(ctx, g, &pl, x, n0, tiles, ld, 1);
     if (st == SCL_OK)
       st = SCL_LAUNCH(ctx, "winograd", kname(&pl, "output_grad"), g->k * ld, 0, SCL_MEM(dy->buffer),
                       SCL_UINT(dy->offset + n0 * g->k * g->pq), SCL_MEM(pl.mm), SCL_UINT(g->k), SCL_UINT(g->p),
