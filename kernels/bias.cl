@@ -21,11 +21,15 @@ __kernel void swap01(__global const float *x, uint x_off, uint x_ld, __global fl
   y[y_off + j * y_ld + i * nc + c] = has_bias ? v + bias[bias_off + i] : v;
 }
 
-/* y [cols][rows] = x [rows][cols]ᵀ, y's rows y_ld apart (conv2d's transposed weights). */
+/* y [cols][rows] = x [rows][cols]ᵀ, y's rows y_ld apart (conv2d's transposed weights, linear's
+   small operands). Row-grouped over y's rows, or over x's rows when by_x (the longer rows make the
+   fuller work-groups). */
 __kernel void transpose(__global const float *x, uint x_off, __global float *y, uint y_off, uint y_ld, uint rows,
-                        uint cols) {
-  uint j, i;
-  if (scl_row_item(rows, &j, &i) && j < cols) y[y_off + j * y_ld + i] = x[x_off + i * cols + j];
+                        uint cols, uint by_x) {
+  uint a, b;
+  if (!scl_row_item(by_x ? cols : rows, &a, &b) || a >= (by_x ? rows : cols)) return;
+  uint i = by_x ? a : b, j = by_x ? b : a;
+  y[y_off + j * y_ld + i] = x[x_off + i * cols + j];
 }
 
 /* y[r][c] = 0 for r < rows, from <= c < ld: the padding columns of a [rows][ld] GEMM operand. */

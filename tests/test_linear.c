@@ -1,6 +1,7 @@
 /* scl_linear_forward / scl_linear_backward against the naive double reference (tests/ref/ref_linear.c)
    and central finite differences of it; NULL gradients; bad inputs (status AND untouched outputs);
    tensors wrapped at byte offsets. */
+#include "internal.h"
 #include "ref/ref_linear.h"
 #include "testkit/tk_layer.h"
 
@@ -48,19 +49,29 @@ static void reference_forward(const void *arg, const tk_layer_data *d, double *y
   ref_linear_forward(pr->n, pr->k, pr->m, d->xd, d->wd, d->bd, y);
 }
 
+/* Both ways of computing x·wᵀ (lib/ops/bias.c, scl__gemm_xwt): one NT GEMM (tile 1: CLBlast's GEMMK=0
+   or unknown parameters), and wᵀ's transpose-free form with the small operands transposed (a GEMMK=1
+   tile; forced here, whatever this machine's tuning). */
 static void forward_matches_reference(scl_context ctx) {
-  for (size_t c = 0; c < NCASES; c++)
-    for (int with_bias = 0; with_bias < 2; with_bias++) {
-      problem pr = make_problem(&CASES[c], 10 + c);
-      tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
-      double *ref = malloc(pr.n * pr.m * sizeof *ref);
-      ref_linear_forward(pr.n, pr.k, pr.m, pr.d.xd, pr.d.wd, with_bias ? pr.d.bd : NULL, ref);
-      TK_STATUS(ctx, scl_linear_forward(ctx, t.x, t.w, with_bias ? t.b : NULL, t.y), SCL_OK);
-      tk_layer_expect(CASES[c].name, with_bias ? "y with bias" : "y without bias", t.y, ref);
-      free(ref);
-      tk_layer_tensors_release(&t);
-      free_problem(&pr);
-    }
+  size_t saved = ctx->gemm_tile;
+  for (int tiled = 0; tiled < 2; tiled++) {
+    ctx->gemm_tile = tiled ? 32 : 1;
+    for (size_t c = 0; c < NCASES; c++)
+      for (int with_bias = 0; with_bias < 2; with_bias++) {
+        problem pr = make_problem(&CASES[c], 10 + c);
+        tk_layer_tensors t = tk_layer_tensors_make(ctx, &pr.d);
+        double *ref = malloc(pr.n * pr.m * sizeof *ref);
+        ref_linear_forward(pr.n, pr.k, pr.m, pr.d.xd, pr.d.wd, with_bias ? pr.d.bd : NULL, ref);
+        TK_STATUS(ctx, scl_linear_forward(ctx, t.x, t.w, with_bias ? t.b : NULL, t.y), SCL_OK);
+        char what[64];
+        snprintf(what, sizeof what, "y %s bias%s", with_bias ? "with" : "without", tiled ? ", w read in place" : "");
+        tk_layer_expect(CASES[c].name, what, t.y, ref);
+        free(ref);
+        tk_layer_tensors_release(&t);
+        free_problem(&pr);
+      }
+  }
+  ctx->gemm_tile = saved;
 }
 
 static tk_layer_grads reference_grads(const problem *pr) {

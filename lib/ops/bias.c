@@ -28,8 +28,26 @@ scl_status scl__swap01(scl_context ctx, scl_region x, size_t x_ld, scl_region y,
 }
 
 scl_status scl__transpose(scl_context ctx, scl_region x, scl_region y, size_t y_ld, size_t rows, size_t cols) {
-  return SCL_LAUNCH(ctx, "bias", "transpose", scl__row_grouped(ctx, cols, rows), 0, SCL_MEM(x.mem), SCL_UINT(x.off),
-                    SCL_MEM(y.mem), SCL_UINT(y.off), SCL_UINT(y_ld), SCL_UINT(rows), SCL_UINT(cols));
+  int by_x = cols > rows;
+  return SCL_LAUNCH(ctx, "bias", "transpose", by_x ? scl__row_grouped(ctx, rows, cols) : scl__row_grouped(ctx, cols, rows),
+                    0, SCL_MEM(x.mem), SCL_UINT(x.off), SCL_MEM(y.mem), SCL_UINT(y.off), SCL_UINT(y_ld), SCL_UINT(rows),
+                    SCL_UINT(cols), SCL_UINT(by_x));
+}
+
+scl_status scl__gemm_xwt(scl_context ctx, scl_region x, scl_region w, scl_region out, size_t n, size_t m, size_t k) {
+  if (ctx->gemm_tile == 1 || n >= m)
+    return scl__gemm(ctx, SCL_NO_TRANS, SCL_TRANS, n, m, k, 1.0f, x.mem, x.off, k, w.mem, w.off, k, 0.0f, out.mem,
+                     out.off, m);
+  /* outᵀ [M][N] = w · xᵀ: CLBlast's GEMMK=1 kernel takes w [M][K] as it is, where out = x · wᵀ would
+     have it transpose all of w on every call (fc5: 11M floats); only the small x and out move. */
+  cl_mem xt, ot;
+  scl_status st = scl__workspace(ctx, SCL_WS_CONV_COL, k * n * sizeof(float), &xt);
+  if (st == SCL_OK) st = scl__workspace(ctx, SCL_WS_CONV_T, m * n * sizeof(float), &ot);
+  if (st == SCL_OK) st = scl__transpose(ctx, x, (scl_region){xt, 0}, n, n, k);
+  if (st == SCL_OK)
+    st = scl__gemm(ctx, SCL_NO_TRANS, SCL_NO_TRANS, m, n, k, 1.0f, w.mem, w.off, k, xt, 0, n, 0.0f, ot, 0, n);
+  if (st == SCL_OK) st = scl__transpose(ctx, (scl_region){ot, 0}, out, m, m, n);
+  return st;
 }
 
 scl_status scl__zero_tail(scl_context ctx, scl_region y, size_t rows, size_t from, size_t ld) {

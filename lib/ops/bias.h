@@ -25,6 +25,11 @@ scl_status scl__swap01(scl_context ctx, scl_region x, size_t x_ld, scl_region y,
 /* y [cols][rows] = x [rows][cols]ᵀ (x packed), y's rows y_ld apart. */
 scl_status scl__transpose(scl_context ctx, scl_region x, scl_region y, size_t y_ld, size_t rows, size_t cols);
 
+/* out [N][M] = x [N][K] · w [M][K]ᵀ (all packed): a linear layer's forward and the margin's
+   cosines. With GEMMK=1 layouts and N < M it runs as outᵀ = w · xᵀ, so that the large w is read in
+   place (workspaces SCL_WS_CONV_COL and SCL_WS_CONV_T). */
+scl_status scl__gemm_xwt(scl_context ctx, scl_region x, scl_region w, scl_region out, size_t n, size_t m, size_t k);
+
 /* Zeros columns from..ld-1 of y [rows][ld]. */
 scl_status scl__zero_tail(scl_context ctx, scl_region y, size_t rows, size_t from, size_t ld);
 

@@ -38,8 +38,7 @@ scl_status scl_linear_forward(scl_context ctx, scl_tensor x, scl_tensor w, scl_t
   const scl_named_tensor args[] = {{"y", y}, {"x", x}, {"w", w}, {"b", b}};
   if ((st = scl__check_disjoint(ctx, op, args, 1, 4))) return st;
 
-  st = scl__gemm(ctx, SCL_NO_TRANS, SCL_TRANS, n, m, k, 1.0f, x->buffer, x->offset, k, w->buffer, w->offset, k, 0.0f,
-                 y->buffer, y->offset, m);
+  st = scl__gemm_xwt(ctx, scl__region_of(x, 0), scl__region_of(w, 0), scl__region_of(y, 0), n, m, k);
   if (st == SCL_OK && b) st = scl__bias_add(ctx, scl__region_of(y, 0), b, n, m);
   return st;
 }

@@ -18,7 +18,7 @@
    |x_k| below about 1e-19, whose squares underflow, counts as 0) gets zero logits and zero
    gradients. The labels are read to the host and range-checked before anything is enqueued, so
    both calls wait for the work that produces the labels. */
-#include "ops/op_checks.h"
+#include "ops/bias.h" /* scl__gemm_xwt, and the argument checks */
 
 #include <math.h>
 #include <stdint.h>
@@ -104,9 +104,7 @@ static unsigned mode_of(const scl_margin_params *p) {
 
 /* out [N,M] = x·wᵀ */
 static scl_status gemm_xwt(scl_context ctx, scl_tensor x, scl_tensor w, scl_region out) {
-  size_t n = x->dims[0], k = x->dims[1], m = w->dims[0];
-  return scl__gemm(ctx, SCL_NO_TRANS, SCL_TRANS, n, m, k, 1.0f, x->buffer, x->offset, k, w->buffer, w->offset, k, 0.0f,
-                   out.mem, out.off, m);
+  return scl__gemm_xwt(ctx, scl__region_of(x, 0), scl__region_of(w, 0), out, x->dims[0], w->dims[0], x->dims[1]);
 }
 
 /* dx [N,K] = g·W */
