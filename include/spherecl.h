@@ -485,7 +485,11 @@ scl_status scl_landmarks_read(const char *path, scl_landmarks **entries, size_t 
    of that kernel as NAME=VALUE, e.g.
        Xgemm 32 GEMMK=1 KREG=16 KWG=1 KWI=1 MDIMA=2 MDIMC=2 MWG=64 NDIMB=2 NDIMC=2 NWG=64 SA=0 SB=0 STRM=0 STRN=0 VWM=16 VWN=16
    '#' starts a comment; a line "[text]" limits the entries after it to devices whose
-   "platform: device" contains text. CLBlast's parameters apply to the device process-wide. */
+   "platform: device" contains text. CLBlast's parameters apply to the device process-wide, and
+   belong before a context's first GEMM (CLBlast keeps the kernels it built). One entry is
+   spherecl's own: "Conv2d 32 WINOGRAD=M" runs 3x3 stride-1 convolutions by Winograd F(4x4,3x3)
+   (M = 4; F(2x2,3x3) on outputs under 8x8), F(2x2,3x3) (M = 2) or im2col (M = 0); the environment
+   variable SPHERECL_WINOGRAD=0, 2 or 4 overrides it. */
 typedef enum {
   SCL_TUNING_NONE = 0,  /* CLBlast's database or defaults */
   SCL_TUNING_CACHE = 1, /* the device's cache file */

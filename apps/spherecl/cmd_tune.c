@@ -2,13 +2,14 @@
    device's tuning cache (header section 9), which every later context on that device applies.
 
    The search runs in stages over the curated space of lib/blas/tune_space.c: the Xgemm kernel
-   (timed on SphereFace-20's convolutions at batch 16, the GEMMs it serves), then XgemmDirect and the
-   direct/indirect threshold (timed on conv1.1 and fc5, the GEMMs small enough for the direct
-   kernel), then Winograd (timed on all of them). Each candidate, and CLBlast's own choice as the baseline, runs in a child process (this
-   program re-executed with --child), so that a compiler crash, a hang or a wrong result costs that
-   candidate only: the child first checks GEMMs on four shapes against a double-precision reference
-   on the host, then times the layers. The fastest correct candidate of each stage is kept for the
-   stages after it. The last stage decides whether 3x3 stride-1 convolutions run by Winograd. */
+   (timed on SphereFace-20's convolutions at batch 16, the GEMMs it serves), then XgemmDirect and
+   the direct/indirect threshold (timed on conv1.1 and fc5, the GEMMs small enough for the direct
+   kernel), then Winograd (timed on all of them). Each candidate, and CLBlast's own choice as the
+   baseline, runs in a child process (this program run again with --child, never a fork that goes
+   on using the parent's OpenCL state), so that a compiler crash, a hang or a wrong result costs
+   that candidate only: the child first checks GEMMs on four shapes against a double-precision
+   reference on the host, then times the layers. The fastest correct candidate of each stage is
+   kept for the stages after it. */
 #include "commands.h"
 #include "internal.h"
 #include "sf20_layers.h"
@@ -142,9 +143,11 @@ static int run_candidate(tune_run *t, int stage, const char *entries, double *se
   if (pid == 0) {
     dup2(fd[1], STDOUT_FILENO);
     close(fd[0]), close(fd[1]);
-    execl("/proc/self/exe", "spherecl", "tune", "--child", stage_s, index_s, t->selector ? t->selector : "", entries,
-          (char *)NULL);
-    printf("error: cannot run /proc/self/exe: %s\n", strerror(errno));
+    char *const args[] = {"spherecl", "tune", "--child", stage_s, index_s, (char *)(t->selector ? t->selector : ""),
+                          (char *)entries, NULL};
+    execv("/proc/self/exe", args); /* Linux; elsewhere the path this program was started by */
+    execvp(cli_program_path ? cli_program_path : "spherecl", args);
+    printf("error: cannot run %s again: %s\n", cli_program_path ? cli_program_path : "spherecl", strerror(errno));
     _exit(1);
   }
   close(fd[1]);

@@ -4,6 +4,9 @@
 #define SPHERECL_COMMANDS_H
 #include "spherecl.h"
 
+/* argv[0] of the process (spherecl tune re-runs itself for each candidate). */
+extern const char *cli_program_path;
+
 int cmd_devices(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_align(int argc, char **argv);

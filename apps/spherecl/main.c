@@ -30,7 +30,10 @@ static void usage(FILE *f) {
              "(an index, cpu/gpu/accelerator, or part of \"platform: device\"; see `spherecl devices`).\n");
 }
 
+const char *cli_program_path;
+
 int main(int argc, char **argv) {
+  cli_program_path = argv[0];
   if (argc < 2) {
     usage(stderr);
     return 2;
