@@ -190,7 +190,11 @@ static void compose(char *buf, size_t size, char winners[SCL_TUNE_STAGES][512], 
   for (int s = 0; s < SCL_TUNE_STAGES; s++) {
     const char *e = s == stage ? cand : winners[s];
     if (s == SCL_TUNE_THRESHOLD && strstr(wino, "GemmRoutine")) continue;
-    if (*e) snprintf(buf + strlen(buf), size - strlen(buf), "%s\n", e);
+    size_t used = strlen(buf), len = strlen(e);
+    if (*e && used + len + 2 <= size) { /* MAX_ENTRIES holds every stage's longest entry */
+      memcpy(buf + used, e, len);
+      memcpy(buf + used + len, "\n", 2);
+    }
   }
 }
 
