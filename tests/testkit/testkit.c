@@ -226,3 +226,10 @@ const char *tk_shared_data(void) {
   struct stat sb;
   return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) ? path : NULL;
 }
+
+int tk_small(const char *what) {
+  const char *env = getenv("SPHERECL_TEST_SMALL");
+  if (!env || !*env) return 0;
+  printf("     left out under SPHERECL_TEST_SMALL: %s\n", what);
+  return 1;
+}

@@ -113,4 +113,9 @@ void tk_expect_refused(scl_context ctx, const char *what, scl_status got, scl_st
 /* Path of the shared data folder (SPHERECL_SHARED_DATA or ../shared/data), or NULL if absent. */
 const char *tk_shared_data(void);
 
+/* 1 when SPHERECL_TEST_SMALL is set (ci/oclgrind.sh: a simulator runs every work-item one by one):
+   the few cases whose sizes exist only to reach large-problem code paths are left out, with a
+   line saying so. Those paths are covered by the normal runs. */
+int tk_small(const char *what);
+
 #endif

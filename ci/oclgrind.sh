@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The op and net tests on a second, strict OpenCL implementation: Oclgrind, a simulator that
+# reports every out-of-bounds access, data race and invalid API use in our kernels and CLBlast's.
+#   bash ci/oclgrind.sh [BUILD_DIR] [TEST...]      (default: build, the tests below)
+# Each test runs under `oclgrind --check-api --data-races` with SPHERECL_TEST_SMALL=1 (the few
+# large cases left out: the simulator runs work-items one by one) and CLBlast's own parameters
+# (SPHERECL_TUNING=off). A test that fails, times out (OCLGRIND_LIMIT seconds, default 900) or
+# leaves any Oclgrind message in its log fails the run; the table at the end says which.
+# Needs: apt-get install oclgrind (ci/install-deps.sh installs it).
+set -u
+cd "$(dirname "$0")/.."
+build=${1:-build}
+[ $# -gt 0 ] && shift
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(test_tensor test_add test_sgd test_weightnorm test_softmax_xent test_prelu
+                                 test_features test_margin test_linear test_conv2d test_blas test_net)
+limit=${OCLGRIND_LIMIT:-900}
+command -v oclgrind >/dev/null || { echo "oclgrind.sh: oclgrind is not installed (apt-get install oclgrind)" >&2; exit 1; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+bad=0
+rows=()
+for t in "${tests[@]}"; do
+  [ -x "$build/tests/$t" ] || { echo "oclgrind.sh: no $build/tests/$t (build first)" >&2; exit 1; }
+  start=$(date +%s)
+  SPHERECL_TEST_SMALL=1 SPHERECL_TUNING=off timeout "$limit" \
+    oclgrind --check-api --data-races --log "$out/$t.log" "$build/tests/$t" >"$out/$t.out" 2>&1
+  rc=$?
+  secs=$(($(date +%s) - start))
+  findings=$(grep -c "" "$out/$t.log" 2>/dev/null || echo 0)
+  if [ $rc -eq 124 ]; then result="timed out after ${limit} s"
+  elif [ $rc -ne 0 ]; then result="FAILED (exit $rc)"
+  elif [ "$findings" -gt 0 ]; then result="FAILED: Oclgrind reported"
+  else result="ok"
+  fi
+  rows+=("$(printf '%-20s %-28s %5d s' "$t" "$result" "$secs")")
+  echo "${rows[-1]}"
+  if [ "$result" != ok ]; then
+    bad=1
+    tail -n 20 "$out/$t.out"
+    [ -s "$out/$t.log" ] && head -n 40 "$out/$t.log"
+  fi
+done
+echo
+echo "Oclgrind (--check-api --data-races), SPHERECL_TEST_SMALL=1:"
+printf '%s\n' "${rows[@]}"
+exit $bad
