@@ -65,6 +65,7 @@ struct scl_context_s {
   unsigned long gemm_helper_calls; /* indirect GEMMs so far that needed CLBlast's copy/transpose kernels */
   int winograd;              /* 3x3 stride-1 convolutions by Winograd F(m,3), m = this (2 or 4; 0: none) */
   size_t mem_align;          /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes: sub-buffer origins */
+  int counted;               /* counted among the live contexts (context.c) */
   char message[SCL_MESSAGE_SIZE];
 };
 
@@ -198,6 +199,8 @@ scl_status scl__gemm_batched(scl_context ctx, scl_trans ta, scl_trans tb, size_t
                              float alpha, cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off,
                              size_t ldb, size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc,
                              size_t c_stride, size_t batch_count);
+/* Empties CLBlast's process-wide caches of built programs (called when no context is left). */
+void scl__blas_release_caches(void);
 /* Chooses and applies ctx's tuning (header section 9): SPHERECL_TUNING's file, else the device's
    cache. Called once by context creation. A malformed SPHERECL_TUNING file is an error
    (SCL_ERR_FORMAT, line named); a bad cache only a warning. */

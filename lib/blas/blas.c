@@ -90,3 +90,5 @@ scl_status scl__gemm_batched(scl_context ctx, scl_trans ta, scl_trans tb, size_t
                                  b_off, ldb, b_stride, beta, c, c_off, ldc, c_stride, batch_count, &ctx->queue, NULL);
   return blas_status(ctx, code, "SgemmStridedBatched");
 }
+
+void scl__blas_release_caches(void) { CLBlastClearCache(); }

@@ -111,6 +111,17 @@ static scl_status finish_setup(scl_context ctx) {
   return scl__blas_apply_tuning(ctx, &info);
 }
 
+/* Contexts alive in the process. CLBlast keeps the programs it builds for a cl_context in a
+   process-wide cache that outlives the context; when the last spherecl context goes, the cache is
+   emptied, rather than at exit, where the OpenCL implementation may already be torn down (Oclgrind
+   then aborts: "corrupted double-linked list" in clReleaseProgram from CLBlast's destructor). */
+static int live_contexts;
+
+static int count_live(scl_context ctx, int delta) {
+  ctx->counted = delta > 0;
+  return __atomic_add_fetch(&live_contexts, delta, __ATOMIC_SEQ_CST);
+}
+
 scl_status scl_context_create(const char *selector, scl_context *out) {
   create_error[0] = '\0';
   if (!out) {
@@ -178,6 +189,7 @@ scl_status scl_context_create(const char *selector, scl_context *out) {
     scl_context_release(ctx);
     return st;
   }
+  count_live(ctx, 1);
   *out = ctx;
   return SCL_OK;
 }
@@ -239,12 +251,14 @@ scl_status scl_context_create_from_cl(cl_context context, cl_device_id device, c
     scl_context_release(ctx);
     return st;
   }
+  count_live(ctx, 1);
   *out = ctx;
   return SCL_OK;
 }
 
 void scl_context_release(scl_context ctx) {
   if (!ctx) return;
+  int last = ctx->counted && count_live(ctx, -1) == 0;
   if (ctx->queue) clFinish(ctx->queue);
   for (int i = 0; i < SCL_MAX_PROGRAMS; i++)
     if (ctx->programs[i].program) clReleaseProgram(ctx->programs[i].program);
@@ -253,6 +267,7 @@ void scl_context_release(scl_context ctx) {
   if (ctx->queue) clReleaseCommandQueue(ctx->queue);
   if (ctx->cl) clReleaseContext(ctx->cl);
   free(ctx);
+  if (last) scl__blas_release_caches();
 }
 
 scl_status scl_context_finish(scl_context ctx) {
