@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything spherecl needs to build, test and run on Debian/Ubuntu: compilers, CMake,
 # the OpenCL loader and headers, PoCL (OpenCL on the CPU), CLBlast, zlib, libpng, libjpeg, gnuplot,
-# and Fashion-MNIST (dataset-fashion-mnist), the data `spherecl train` uses when given no --data.
+# Oclgrind (the second OpenCL implementation ci/oclgrind.sh tests on), and Fashion-MNIST
+# (dataset-fashion-mnist), the data `spherecl train` uses when given no --data.
 # Idempotent: when every package is present it only checks, in well under a second.
 set -euo pipefail
 packages=(build-essential cmake pkg-config ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1
-          pocl-opencl-icd libclblast-dev clinfo zlib1g-dev libpng-dev libjpeg-dev gnuplot-nox
+          pocl-opencl-icd libclblast-dev clinfo zlib1g-dev libpng-dev libjpeg-dev gnuplot-nox oclgrind
           dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
