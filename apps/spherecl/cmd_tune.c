@@ -200,9 +200,10 @@ static void compose(char *buf, size_t size, char winners[SCL_TUNE_STAGES][512], 
 
 static int usage(FILE *f, int code) {
   fprintf(f, "usage: spherecl tune [--device SELECTOR] [--quick] [--out FILE] [--timeout SECONDS]\n"
-             "Times CLBlast parameter sets on SphereFace-20's GEMMs (batch 16) on one device and stores the\n"
-             "fastest correct ones in the device's tuning cache, which every later run on that device\n"
-             "applies (SPHERECL_TUNING=FILE or off overrides it). Each candidate runs in its own process\n"
+             "Times CLBlast parameter sets, and Winograd against im2col for 3x3 convolutions, on\n"
+             "SphereFace-20's layers (batch 16) on one device and stores the fastest correct choices in\n"
+             "the device's tuning cache, which every later run on that device applies\n"
+             "(SPHERECL_TUNING=FILE or off overrides it). Each candidate runs in its own process\n"
              "and is checked against a CPU reference first. About 5-10 minutes on a 2-core CPU.\n"
              "  --quick     a few candidates per stage (a minute; for tests)\n"
              "  --out FILE  write the entries to FILE (for SPHERECL_TUNING) instead of the cache\n"
