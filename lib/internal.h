@@ -65,6 +65,7 @@ struct scl_context_s {
   unsigned long gemm_helper_calls; /* indirect GEMMs so far that needed CLBlast's copy/transpose kernels */
   int winograd;              /* 3x3 stride-1 convolutions by Winograd F(m,3), m = this (2 or 4; 0: none) */
   size_t mem_align;          /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes: sub-buffer origins */
+  size_t max_alloc;          /* CL_DEVICE_MAX_MEM_ALLOC_SIZE in bytes (0: not reported) */
   int counted;               /* counted among the live contexts (context.c) */
   char message[SCL_MESSAGE_SIZE];
 };
@@ -106,6 +107,8 @@ scl_status scl__atomic_open(scl__atomic_file *af, const char *path, const char *
 scl_status scl__atomic_commit(scl__atomic_file *af, const char *op);
 /* Discards the temporary file (after a failure that happened before commit). */
 void scl__atomic_abort(scl__atomic_file *af);
+/* mkdir -p of the folder path lies in; 1 on success, 0 with errno set. */
+int scl__make_parent_dirs(const char *path);
 
 /* ---- deterministic random numbers (rng.c): splitmix64, identical on every platform ------------ */
 typedef struct {

@@ -4,6 +4,7 @@
 #include "cli_common.h"
 #include "cli_faces.h"
 #include "commands.h"
+#include "internal.h"
 #include "data/data_internal.h"
 
 #include <errno.h>
@@ -39,19 +40,6 @@ typedef struct {
   const char *root, *landmarks, *out;
   int width, height, pad, grey, force, quiet;
 } align_opts;
-
-/* mkdir -p of path's folder. */
-static int make_parent_dirs(const char *path) {
-  char buf[PATH_SIZE];
-  snprintf(buf, sizeof buf, "%s", path);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return 0;
-    *p = '/';
-  }
-  return 1;
-}
 
 /* out/<rel with its extension replaced by .png>. Returns 0 if it does not fit or rel escapes out. */
 static int crop_path(const char *out, const char *rel, char *buf, size_t size) {
@@ -100,7 +88,7 @@ static outcome align_one(const align_opts *o, const scl_landmarks *e, const floa
   }
   if (convert) free(warped);
   scl__image_free(&img);
-  if (st == SCL_OK && !make_parent_dirs(dst))
+  if (st == SCL_OK && !scl__make_parent_dirs(dst))
     st = scl__fail_noctx(SCL_ERR_IO, "cannot make the folder of %s: %s", dst, strerror(errno));
   if (st == SCL_OK) st = scl__image_write_png(dst, crop, ch, oh, ow);
   if (st != SCL_OK) {

@@ -6,6 +6,7 @@
    Every figure is the median of --reps timed runs after one warm-up run (which pays for kernel
    compilation), with scl_context_finish before the clock is read. bench/README.md explains how to
    read the output. */
+#include "cli_common.h"
 #include "commands.h"
 #include "internal.h"
 #include "sf20_layers.h"
@@ -72,11 +73,9 @@ static int bench_start(int argc, char **argv, const char *name, int (*usage_fn)(
     fprintf(stderr, "spherecl bench %s: --reps must be 1..63\n", name);
     return 2;
   }
-  if (scl_context_create(selector, ctx) != SCL_OK) {
-    fprintf(stderr, "spherecl: %s\n", scl_context_error(NULL));
-    return 1;
-  }
-  return -1;
+  char cmd[32];
+  snprintf(cmd, sizeof cmd, "bench %s", name);
+  return (*ctx = cli_context(cmd, selector)) ? -1 : 1;
 }
 
 /* ---- bench gemm: the device's 1024^3 SGEMM rate ------------------------------------------------ */

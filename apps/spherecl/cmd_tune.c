@@ -10,7 +10,9 @@
    that candidate only: the child first checks GEMMs on four shapes against a double-precision
    reference on the host, then times the layers. The fastest correct candidate of each stage is
    kept for the stages after it. */
+#include "cli_common.h"
 #include "commands.h"
+#include "gemm_check.h"
 #include "internal.h"
 #include "sf20_layers.h"
 
@@ -29,40 +31,6 @@
 static const char *const STAGE_NAMES[SCL_TUNE_STAGES] = {"Xgemm", "XgemmDirect", "threshold", "Winograd"};
 
 /* ---- the child: check, then time ------------------------------------------------------------- */
-
-/* Relative L2 error of one GEMM (row-major, op(A) m×k, op(B) k×n) against a host reference. */
-static scl_status check_gemm(scl_context ctx, scl_trans ta, scl_trans tb, size_t m, size_t n, size_t k, double *err) {
-  float *a = malloc(m * k * 4), *b = malloc(k * n * 4), *c = malloc(m * n * 4);
-  scl_tensor A = NULL, B = NULL, C = NULL;
-  scl_status st = a && b && c ? SCL_OK : SCL_ERR_OUT_OF_MEMORY;
-  uint64_t s = m * 7919 + n * 31 + k;
-  for (size_t i = 0; st == SCL_OK && i < m * k + k * n; i++) {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    *(i < m * k ? &a[i] : &b[i - m * k]) = (float)((s >> 40) % 2001) / 1000.0f - 1.0f;
-  }
-  size_t ad[2] = {m * k, 1}, bd[2] = {k * n, 1}, cd[2] = {m * n, 1};
-  if (st == SCL_OK) st = scl_tensor_create(ctx, SCL_F32, 1, ad, &A);
-  if (st == SCL_OK) st = scl_tensor_create(ctx, SCL_F32, 1, bd, &B);
-  if (st == SCL_OK) st = scl_tensor_create(ctx, SCL_F32, 1, cd, &C);
-  if (st == SCL_OK) st = scl_tensor_write(A, a, m * k * 4);
-  if (st == SCL_OK) st = scl_tensor_write(B, b, k * n * 4);
-  size_t lda = ta ? m : k, ldb = tb ? k : n;
-  if (st == SCL_OK)
-    st = scl__gemm(ctx, ta, tb, m, n, k, 1.0f, A->buffer, 0, lda, B->buffer, 0, ldb, 0.0f, C->buffer, 0, n);
-  if (st == SCL_OK) st = scl_tensor_read(C, c, m * n * 4);
-  double e2 = 0, r2 = 0;
-  for (size_t i = 0; st == SCL_OK && i < m; i++)
-    for (size_t j = 0; j < n; j++) {
-      double r = 0;
-      for (size_t p = 0; p < k; p++) r += (double)a[ta ? p * m + i : i * k + p] * b[tb ? j * k + p : p * n + j];
-      e2 += (c[i * n + j] - r) * (c[i * n + j] - r), r2 += r * r;
-    }
-  *err = r2 > 0 ? sqrt(e2 / r2) : 0;
-  if (!(*err < 1e-5)) *err = isnan(*err) ? INFINITY : *err;
-  free(a), free(b), free(c);
-  scl_tensor_release(A), scl_tensor_release(B), scl_tensor_release(C);
-  return st;
-}
 
 /* Weighted seconds of the layer passes a stage is timed on (each pass once after a warm-up): the
    Xgemm stage on the layers with large GEMMs, the XgemmDirect and threshold stages on those with
@@ -107,7 +75,7 @@ static int run_child(const char *selector, int stage, const char *entries, int i
   scl_status st = *entries ? scl_tuning_apply(ctx, entries) : SCL_OK;
   for (size_t i = 0; i < sizeof checks / sizeof checks[0] && st == SCL_OK; i++) {
     double err = 0;
-    st = check_gemm(ctx, checks[i].ta, checks[i].tb, checks[i].m, checks[i].n, checks[i].k, &err);
+    st = gemm_check(ctx, checks[i].ta, checks[i].tb, checks[i].m, checks[i].n, checks[i].k, 0, &err, NULL);
     if (st == SCL_OK && !(err < 1e-5)) {
       printf("error: wrong results (relative error %.2g at %zux%zux%zu)\n", err, checks[i].m, checks[i].n,
              checks[i].k);
@@ -154,11 +122,11 @@ static int run_candidate(tune_run *t, int stage, const char *entries, double *se
   if (pid < 0) return close(fd[0]), snprintf(why, why_size, "fork: %s", strerror(errno)), 0;
   char out[4096];
   size_t n = 0;
-  double deadline = sf20_now() + t->timeout;
+  double deadline = cli_now() + t->timeout;
   int timed_out = 0;
   for (;;) {
     struct pollfd p = {fd[0], POLLIN, 0};
-    int left = (int)((deadline - sf20_now()) * 1000);
+    int left = (int)((deadline - cli_now()) * 1000);
     if (left <= 0 || poll(&p, 1, left) == 0) {
       timed_out = 1;
       kill(pid, SIGKILL);

@@ -1,16 +1,10 @@
 /* SphereFace-20's layer shapes and their timing (sf20_layers.h). */
 #include "sf20_layers.h"
+#include "cli_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-double sf20_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int by_value(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -23,10 +17,10 @@ scl_status sf20_median_time(scl_context ctx, timed_fn fn, const void *arg, int r
   scl_status st = fn(ctx, arg);
   if (st == SCL_OK) st = scl_context_finish(ctx);
   for (int i = 0; i < reps && st == SCL_OK; i++) {
-    double t0 = sf20_now();
+    double t0 = cli_now();
     st = fn(ctx, arg);
     if (st == SCL_OK) st = scl_context_finish(ctx);
-    t[i] = sf20_now() - t0;
+    t[i] = cli_now() - t0;
   }
   if (st != SCL_OK) return st;
   qsort(t, (size_t)reps, sizeof t[0], by_value);

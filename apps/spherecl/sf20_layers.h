@@ -29,8 +29,6 @@ typedef struct {
   int pass;
 } layer_run;
 
-/* Seconds on a monotonic clock. */
-double sf20_now(void);
 /* Median seconds of `reps` runs of fn (reps <= 63) after one warm-up run, each ended by
    scl_context_finish. */
 scl_status sf20_median_time(scl_context ctx, timed_fn fn, const void *arg, int reps, double *seconds);

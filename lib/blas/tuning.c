@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define SCL_MAX_TUNING_PARAMS 32
 #define SCL_TUNING_MAGIC "# spherecl tuning 1"
@@ -225,35 +224,39 @@ static const char *header_problem(const char *text, const scl_device_info *info)
   return NULL;
 }
 
-int scl_tuning_cache_state(const scl_device_info *info, char *why, size_t size) {
-  char path[1200];
-  if (why && size) why[0] = '\0';
-  if (!info || scl_tuning_cache_path(info, path, sizeof path) != SCL_OK) return 0;
+/* The device's cache file (path receives its name): its text when it is this device's (free()), else
+   NULL with *why set to the reason a file that exists is not used, or NULL when there is none. */
+static char *read_cache(const scl_device_info *info, char path[1200], char *why, size_t why_size) {
+  why[0] = '\0';
+  if (scl_tuning_cache_path(info, path, 1200) != SCL_OK) return NULL;
   char *text = read_text(path);
-  if (!text) {
-    if (errno != ENOENT && why) snprintf(why, size, "%s: %s", path, strerror(errno));
-    return 0;
+  const char *problem = text ? header_problem(text, info) : errno != ENOENT ? strerror(errno) : NULL;
+  if (problem) {
+    snprintf(why, why_size, "%s: %s", path, problem);
+    free(text);
+    return NULL;
   }
-  const char *problem = header_problem(text, info);
+  return text;
+}
+
+int scl_tuning_cache_state(const scl_device_info *info, char *why, size_t size) {
+  char path[1200], reason[1400];
+  if (why && size) why[0] = '\0';
+  if (!info) return 0;
+  char *text = read_cache(info, path, reason, sizeof reason);
+  if (why && size) snprintf(why, size, "%s", reason);
   free(text);
-  if (problem && why) snprintf(why, size, "%s: %s", path, problem);
-  return problem == NULL;
+  return text != NULL;
 }
 
 /* Applies the cache of ctx's device if there is a valid one; a stale or corrupt one is ignored
    with a warning on stderr (a tuning cache must never stop a program from running). */
 static void apply_cache(scl_context ctx, const scl_device_info *info) {
-  char path[1200];
-  if (scl_tuning_cache_path(info, path, sizeof path) != SCL_OK) return;
-  char *text = read_text(path);
-  if (!text) {
-    if (errno != ENOENT) fprintf(stderr, "spherecl: warning: ignoring the tuning cache %s: %s\n", path, strerror(errno));
-    return;
-  }
-  const char *problem = header_problem(text, info);
+  char path[1200], why[1400];
+  char *text = read_cache(info, path, why, sizeof why);
   int applied = 0;
-  if (problem) {
-    fprintf(stderr, "spherecl: warning: ignoring the tuning cache %s: %s (run spherecl tune again)\n", path, problem);
+  if (!text) {
+    if (*why) fprintf(stderr, "spherecl: warning: ignoring the tuning cache %s (run spherecl tune again)\n", why);
   } else if (scl__tuning_apply_text(ctx, text, path, &applied) != SCL_OK) {
     fprintf(stderr, "spherecl: warning: ignoring the rest of the tuning cache: %s (run spherecl tune again)\n",
             ctx->message);
@@ -291,27 +294,14 @@ scl_status scl_tuning_apply(scl_context ctx, const char *entries) {
   return scl__tuning_apply_text(ctx, entries, "tuning entries", &applied);
 }
 
-/* mkdir -p */
-static int make_dirs(const char *dir) {
-  char buf[1024];
-  snprintf(buf, sizeof buf, "%s", dir);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-    *p = '/';
-  }
-  return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 scl_status scl_tuning_save(const scl_device_info *info, const char *entries) {
   static const char op[] = "scl_tuning_save";
   if (!info || !entries) return scl__fail_noctx(SCL_ERR_INVALID_ARGUMENT, "%s: NULL argument", op);
-  char path[1200], dir[1024], key[512];
+  char path[1200], key[512];
   scl_status st = scl_tuning_cache_path(info, path, sizeof path);
-  if (st == SCL_OK) st = cache_dir(dir, sizeof dir);
   if (st != SCL_OK) return st;
-  if (make_dirs(dir) != 0) return scl__fail_noctx(SCL_ERR_IO, "%s: cannot create %s: %s", op, dir, strerror(errno));
+  if (!scl__make_parent_dirs(path))
+    return scl__fail_noctx(SCL_ERR_IO, "%s: cannot create the folder of %s: %s", op, path, strerror(errno));
   scl__atomic_file af;
   if ((st = scl__atomic_open(&af, path, op))) return st;
   device_key(info, key, sizeof key);

@@ -88,9 +88,7 @@ static scl_status check_conv(scl_context ctx, const char *op, const scl_conv2d_p
 static size_t ld_of(scl_context ctx, const conv_shape *g, size_t nb) { return scl__round_up(nb * g->pq, ctx->gemm_tile); }
 
 size_t scl__conv_chunk(scl_context ctx, const conv_shape *g, size_t per_image) {
-  cl_ulong max_alloc = 0;
-  if (clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL) != CL_SUCCESS)
-    max_alloc = SCL_CONV_WORKSPACE_CAP;
+  size_t max_alloc = ctx->max_alloc ? ctx->max_alloc : SCL_CONV_WORKSPACE_CAP;
   size_t nb = SCL_CONV_WORKSPACE_CAP / per_image;
   if (nb > g->n) nb = g->n;
   while (nb > 1 && nb * per_image > max_alloc) nb /= 2; /* the largest workspace is less than all of them */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Best effort: a rename is durable once its folder is synced; some file systems refuse this, and the
@@ -71,3 +72,15 @@ void scl__atomic_abort(scl__atomic_file *af) {
   af->tmp = NULL;
 }
 
+
+int scl__make_parent_dirs(const char *path) {
+  char buf[4096];
+  if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf) return errno = ENAMETOOLONG, 0;
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = '\0';
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return 0;
+    *p = '/';
+  }
+  return 1;
+}

@@ -108,6 +108,9 @@ static scl_status finish_setup(scl_context ctx) {
   cl_uint align_bits = 0;
   clGetDeviceInfo(ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL);
   ctx->mem_align = align_bits >= 8 ? align_bits / 8 : 0;
+  cl_ulong max_alloc = 0;
+  clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
+  ctx->max_alloc = (size_t)max_alloc;
   return scl__blas_apply_tuning(ctx, &info);
 }
 
