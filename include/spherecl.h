@@ -263,6 +263,8 @@ typedef struct {
   long lr_steps[4];                /* iterations where lr is multiplied by lr_gamma; 0 = unused */
   unsigned long long seed;         /* initialisation (and the trainer's shuffling) */
   scl_input_format input;          /* RGB, 127.5, 1/128, no crop */
+  int unit_bias;                   /* 1: the residual units' convs have trainable biases (the PyTorch port's
+                                      sphere20a); 0 (default): none, as the reference, which fixes them at 0 */
 } scl_net_config;
 
 /* SphereFace-20, 3×112×96 input, widths 64/128/256/512, 512-d embedding, 10572 classes (CASIA),
@@ -271,8 +273,8 @@ typedef struct {
 void scl_net_config_default(scl_net_config *cfg);
 
 /* Builds the network and initialises it as Caffe does (SPEC §6): stride-2 convs and fc5 xavier with
-   trainable biases (lr×2, no decay); unit convs gaussian σ=0.01 with biases fixed at 0; PReLU 0.25;
-   class weights xavier. Invalid configs: SCL_ERR_INVALID_ARGUMENT naming the field. The spatial size
+   trainable biases (lr×2, no decay); unit convs gaussian σ=0.01 with biases fixed at 0 (none at all
+   unless cfg.unit_bias: then trainable, lr×2, no decay, starting at 0); PReLU 0.25; class weights xavier. Invalid configs: SCL_ERR_INVALID_ARGUMENT naming the field. The spatial size
    must stay >= 1 through the four stride-2 stages. */
 scl_status scl_net_create(scl_context ctx, const scl_net_config *cfg, scl_net *net);
 void scl_net_release(scl_net net);

@@ -58,6 +58,7 @@ static scl_net_config odd_config(void) {
   c.seed = 0xFEDCBA9876543210ull;
   c.input.order = SCL_CHANNELS_BGR, c.input.mean = 127.25f, c.input.scale = 0.0078125f;
   c.input.crop_height = 116, c.input.crop_width = 100;
+  c.unit_bias = 1;
   return c;
 }
 
@@ -80,6 +81,7 @@ static void expect_config(const scl_net_config *a, const scl_net_config *b) {
   TK_CHECK(a->input.order == b->input.order && same_float(a->input.mean, b->input.mean) &&
            same_float(a->input.scale, b->input.scale) && a->input.crop_height == b->input.crop_height &&
            a->input.crop_width == b->input.crop_width);
+  TK_CHECK(a->unit_bias == b->unit_bias);
 }
 
 static void set_tensor(scl_mf_tensor *t, const char *name, int ndim, size_t d0, size_t d1, size_t d2, size_t d3,
@@ -154,13 +156,14 @@ static void roundtrip(scl_context ctx) {
   unsigned char *b = tk_read_file(path, &n);
   if (b && n > 200) {
     TK_CHECK(memcmp(b, "SPHERECL", 8) == 0);
-    TK_CHECK(le32(b + 8) == 2 && le32(b + 12) == 184);
+    TK_CHECK(le32(b + 8) == 3 && le32(b + 12) == 188);
     TK_CHECK(le32(b + 16) == 20 && le32(b + 16 + 9 * 4) == 10572); /* depth, num_classes */
     TK_CHECK(b[16 + 136] == 0x10 && b[16 + 143] == 0xFE);          /* seed, least significant byte first */
     TK_CHECK(le32(b + 16 + 160) == 4);                             /* tensor count */
     TK_CHECK(le32(b + 16 + 164) == 1 && le32(b + 16 + 172) == 0x3C000000u); /* BGR; scale 1/128 */
     TK_CHECK(le32(b + 16 + 176) == 116 && le32(b + 16 + 180) == 100);      /* the crop, H then W */
-    TK_CHECK(b[200] == 13 && b[201] == 0 && memcmp(b + 202, "stage1/conv/w", 13) == 0);
+    TK_CHECK(le32(b + 16 + 184) == 1);                                     /* unit_bias */
+    TK_CHECK(b[204] == 13 && b[205] == 0 && memcmp(b + 206, "stage1/conv/w", 13) == 0);
     TK_CHECK(le32(b + n - 4) == (uint32_t)crc32(crc32(0L, Z_NULL, 0), b, (uInt)(n - 4)));
   }
   free(b);
@@ -270,10 +273,10 @@ static void newer_version(scl_context ctx) {
   (void)ctx;
   saved_model s;
   if (save_model(&s, 4, NULL)) {
-    put_le32(s.bytes + 8, 3);
+    put_le32(s.bytes + 8, 4);
     fix_crc(s.bytes, s.n);
     tk_write_file(s.path, s.bytes, s.n);
-    expect_refused(s.path, "newer spherecl (format 3); this build reads up to 2");
+    expect_refused(s.path, "newer spherecl (format 4); this build reads up to 3");
     put_le32(s.bytes + 8, 0);
     fix_crc(s.bytes, s.n);
     tk_write_file(s.path, s.bytes, s.n);
@@ -282,33 +285,64 @@ static void newer_version(scl_context ctx) {
   saved_model_free(&s);
 }
 
+/* An older format made from a saved version-3 file by the documented layout: the header cut to its
+   first `keep` bytes (164 for version 1, 184 for version 2), the version and the length set. */
+static unsigned char *older_format(const saved_model *s, uint32_t version, size_t keep, size_t *n) {
+  size_t cut = 188 - keep;
+  unsigned char *b = malloc(s->n - cut);
+  memcpy(b, s->bytes, 16 + keep);
+  memcpy(b + 16 + keep, s->bytes + 16 + 188, s->n - (16 + 188));
+  put_le32(b + 8, version);
+  put_le32(b + 12, (uint32_t)keep);
+  fix_crc(b, s->n - cut);
+  *n = s->n - cut;
+  return b;
+}
+
 /* Files of format 1 (before the input block) still load, with the input every version-1 model had:
-   RGB, (p − 127.5)/128, no crop. The version-1 file is made from a version-2 one by the documented
-   layout: drop the 20 input bytes at the end of the header, set version 1 and length 164. */
+   RGB, (p − 127.5)/128, no crop; and no unit biases, as every model before format 3. */
 static void version1_files(scl_context ctx) {
   (void)ctx;
   saved_model s;
   if (save_model(&s, 4, NULL)) {
-    unsigned char *v1 = malloc(s.n - 20);
-    memcpy(v1, s.bytes, 16 + 164);
-    memcpy(v1 + 16 + 164, s.bytes + 16 + 184, s.n - (16 + 184));
-    put_le32(v1 + 8, 1);
-    put_le32(v1 + 12, 164);
-    fix_crc(v1, s.n - 20);
-    tk_write_file(s.path, v1, s.n - 20);
+    size_t n;
+    unsigned char *v1 = older_format(&s, 1, 164, &n);
+    tk_write_file(s.path, v1, n);
     scl_mf_model back;
     TK_OK(NULL, scl__modelfile_load(s.path, &back));
     TK_CHECK(back.config.input.order == SCL_CHANNELS_RGB && back.config.input.mean == 127.5f &&
              back.config.input.scale == 1.0f / 128.0f && back.config.input.crop_height == 0 &&
-             back.config.input.crop_width == 0);
+             back.config.input.crop_width == 0 && back.config.unit_bias == 0);
     TK_CHECK(back.config.depth == 20 && back.ntensors == 4 && back.config.seed == 0xFEDCBA9876543210ull);
     scl__modelfile_free(&back);
     /* A version-1 file claiming the version-2 header length is refused. */
     put_le32(v1 + 12, 184);
-    fix_crc(v1, s.n - 20);
-    tk_write_file(s.path, v1, s.n - 20);
+    fix_crc(v1, n);
+    tk_write_file(s.path, v1, n);
     expect_refused(s.path, "format 1 has 164");
     free(v1);
+  }
+  saved_model_free(&s);
+}
+
+/* Files of format 2 (before unit_bias) keep their input block and have no unit biases. */
+static void version2_files(scl_context ctx) {
+  (void)ctx;
+  saved_model s;
+  if (save_model(&s, 6, NULL)) {
+    size_t n;
+    unsigned char *v2 = older_format(&s, 2, 184, &n);
+    tk_write_file(s.path, v2, n);
+    scl_mf_model back;
+    TK_OK(NULL, scl__modelfile_load(s.path, &back));
+    TK_CHECK(back.config.input.order == SCL_CHANNELS_BGR && back.config.input.crop_height == 116 &&
+             back.config.unit_bias == 0 && back.ntensors == 4);
+    scl__modelfile_free(&back);
+    put_le32(v2 + 12, 188);
+    fix_crc(v2, n);
+    tk_write_file(s.path, v2, n);
+    expect_refused(s.path, "format 2 has 184");
+    free(v2);
   }
   saved_model_free(&s);
 }
@@ -321,7 +355,7 @@ static void absurd_sizes(scl_context ctx) {
     saved_model_free(&s);
     return;
   }
-  const size_t t0 = 200; /* first tensor: u16 name length, name, u32 ndim, dims */
+  const size_t t0 = 204; /* first tensor: u16 name length, name, u32 ndim, dims */
   const size_t dims0 = t0 + 2 + 13 + 4;
   struct {
     size_t offset;
@@ -330,7 +364,7 @@ static void absurd_sizes(scl_context ctx) {
     const char *needle;
   } patches[] = {
       {12, 200, 4, "header length"},        /* header length */
-      {12, 164, 4, "format 2 has 184"},     /* version 1's header length in a version-2 file */
+      {12, 184, 4, "format 3 has 188"},     /* version 2's header length in a version-3 file */
       {16 + 156, 2, 4, "has_optimizer"},    /* has_optimizer */
       {16 + 160, 1000000, 4, "tensors"},    /* tensor count */
       {16 + 160, 5, 4, NULL},               /* one tensor more than there is */
@@ -477,6 +511,7 @@ static void atomic_save(scl_context ctx) {
 int main(int argc, char **argv) {
   const tk_case cases[] = {{"roundtrip", roundtrip},         {"truncation_everywhere", truncation_everywhere},
                            {"flipped_bytes", flipped_bytes}, {"newer_version", newer_version}, {"version1_files", version1_files},
+                           {"version2_files", version2_files},
                            {"absurd_sizes", absurd_sizes},   {"unreadable_files", unreadable_files},
                            {"atomic_save", atomic_save}};
   return tk_main(argc, argv, cases, sizeof cases / sizeof *cases);

@@ -1,14 +1,14 @@
 /* Model files: the container behind scl_net_save / scl_net_load.
  *
- * Format version 2 (version 1, without the input block, is still read: its input is RGB,
- * (p − 127.5)/128, no crop). Every number is little-endian whatever the host; floats are their IEEE-754
+ * Format version 3 (versions 1 and 2 are still read: version 1, without the input block, has RGB input,
+ * (p − 127.5)/128, no crop; versions 1 and 2, without unit_bias, have none). Every number is little-endian whatever the host; floats are their IEEE-754
  * binary32 bit patterns (NaN payloads kept); nothing is written as a raw struct.
  *
  *   offset  size  field
  *   0       8     magic "SPHERECL" (ASCII, no terminator)
- *   8       4     u32 format version (2)
- *   12      4     u32 header length in bytes (184; 164 in version 1): the fields below, up to the tensors
- *   16      184   header:
+ *   8       4     u32 format version (3)
+ *   12      4     u32 header length in bytes (188; 184 in version 2, 164 in version 1): the fields below
+ *   16      188   header:
  *                   scl_net_config, field by field in declaration order:
  *                     i32 depth, i32 in_channels, i32 in_height, i32 in_width, i32 widths[0..3],
  *                     i32 embed_dim, i32 num_classes,
@@ -24,7 +24,8 @@
  *                   u32 tensor count
  *                   input (version 2 on): i32 channel order (0 RGB, 1 BGR), f32 mean, f32 scale,
  *                       i32 crop_height, i32 crop_width                              (20 bytes)
- *   200     ...   the tensors, one after another (at 180 in version 1):
+ *                   i32 unit_bias (version 3 on; 0 or 1)                               (4 bytes)
+ *   204     ...   the tensors, one after another (at 200 in version 2, 180 in version 1):
  *                   u16 name length L (1..63), then L bytes of name (no NUL inside, none after)
  *                   u32 ndim (1..4), then ndim × u64 dims (each >= 1, outermost first)
  *                   dims[0]·…·dims[ndim-1] × f32 values, row-major
@@ -55,6 +56,7 @@
 #define MF_PREFIX 16          /* magic, version, header length */
 #define MF_HEADER_V1 164      /* bytes of the version-1 header */
 #define MF_HEADER_V2 184      /* bytes of the version-2 header: version 1's and the input block */
+#define MF_HEADER_V3 188      /* bytes of the version-3 header: version 2's and unit_bias */
 #define MF_MIN_TENSOR 19      /* smallest tensor record: u16 + 1 name byte + u32 + u64 + f32 */
 #define MF_CHUNK_FLOATS 16384 /* floats converted per chunk when writing */
 
@@ -152,9 +154,16 @@ static void header_fields(hdr_codec *c, mf_header *h, uint32_t version) {
   hc_i32(c, &order), hc_f32(c, &in->mean), hc_f32(c, &in->scale);
   hc_i32(c, &in->crop_height), hc_i32(c, &in->crop_width);
   in->order = (scl_channel_order)order;
+  if (version < 3) {
+    if (c->reading) k->unit_bias = 0;
+    return;
+  }
+  hc_i32(c, &k->unit_bias);
 }
 
-static uint32_t header_length(uint32_t version) { return version < 2 ? MF_HEADER_V1 : MF_HEADER_V2; }
+static uint32_t header_length(uint32_t version) {
+  return version < 2 ? MF_HEADER_V1 : version < 3 ? MF_HEADER_V2 : MF_HEADER_V3;
+}
 
 /* ---- saving -------------------------------------------------------------------------------------- */
 
@@ -230,10 +239,10 @@ static scl_status check_model(const char *path, const scl_mf_model *m) {
 /* Writes the whole file to f; returns 0 or the errno of the first failure. */
 static int write_model(FILE *f, const scl_mf_model *m) {
   mf_writer w = {f, crc32(0L, Z_NULL, 0), 0};
-  unsigned char prefix[MF_PREFIX], header[MF_HEADER_V2];
+  unsigned char prefix[MF_PREFIX], header[MF_HEADER_V3];
   memcpy(prefix, MF_MAGIC, 8);
   put_u32(prefix + 8, SCL_MF_VERSION);
-  put_u32(prefix + 12, MF_HEADER_V2);
+  put_u32(prefix + 12, MF_HEADER_V3);
   mf_header h = {m->config, m->iteration, m->threshold, m->has_optimizer ? 1u : 0u, (uint32_t)m->ntensors};
   hdr_codec c = {header, 0, 0, NULL};
   header_fields(&c, &h, SCL_MF_VERSION);
@@ -345,7 +354,7 @@ static scl_status read_header(mf_reader *r, uint32_t version, uint32_t header_le
   if (header_len != header_length(version))
     return scl__fail_noctx(SCL_ERR_FORMAT, "model file %s: header length %u, format %u has %u", r->path,
                            (unsigned)header_len, (unsigned)version, (unsigned)header_length(version));
-  unsigned char buf[MF_HEADER_V2];
+  unsigned char buf[MF_HEADER_V3];
   scl_status st = r_bytes(r, buf, header_len, "the header");
   if (st != SCL_OK) return st;
   memset(h, 0, sizeof *h);

@@ -7,7 +7,7 @@
 #include "internal.h"
 
 #define SCL_MF_NAME_MAX 63 /* bytes of a tensor name (name[] holds it NUL-terminated) */
-#define SCL_MF_VERSION 2   /* the format this build writes, and the newest it reads */
+#define SCL_MF_VERSION 3   /* the format this build writes, and the newest it reads */
 
 typedef struct {
   char name[64];  /* 1..63 bytes, NUL-terminated */

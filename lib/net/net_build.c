@@ -53,6 +53,7 @@ scl_status scl__net_check_config(const scl_net_config *c, char *why, size_t size
   if (c->embed_dim < 1 || c->embed_dim > 65536) BAD("embed_dim %d is outside 1..65536", c->embed_dim);
   if (c->num_classes < 2 || c->num_classes > 10000000) BAD("num_classes %d is outside 2..10^7", c->num_classes);
   const scl_input_format *in = &c->input;
+  if (c->unit_bias != 0 && c->unit_bias != 1) BAD("unit_bias %d is not 0 or 1", c->unit_bias);
   if (in->order != SCL_CHANNELS_RGB && in->order != SCL_CHANNELS_BGR) BAD("input.order %d is unknown", (int)in->order);
   if (!isfinite(in->mean) || !isfinite(in->scale) || in->scale == 0)
     BAD("input.mean %g and input.scale %g must be finite, scale non-zero", (double)in->mean, (double)in->scale);
@@ -170,11 +171,11 @@ scl_status scl__net_build(scl_context ctx, const scl_net_config *cfg, scl_net *o
     x = conv_prelu(&b, prefix, x, cin, width, 2, 1);
     for (int u = 0; u < units[s] && b.st == SCL_OK; u++) {
       /* x + PReLU(conv(PReLU(conv(x)))); the unit convs' biases are fixed at 0 in the reference,
-         which is the same as having none. */
+         which is the same as having none; imported models (the PyTorch port) may have trained ones. */
       snprintf(prefix, sizeof prefix, "stage%d.unit%d.conv1", s + 1, u + 1);
-      int y = conv_prelu(&b, prefix, x, width, width, 1, 0);
+      int y = conv_prelu(&b, prefix, x, width, width, 1, cfg->unit_bias);
       snprintf(prefix, sizeof prefix, "stage%d.unit%d.conv2", s + 1, u + 1);
-      y = conv_prelu(&b, prefix, y, width, width, 1, 0);
+      y = conv_prelu(&b, prefix, y, width, width, 1, cfg->unit_bias);
       int sum = new_act(&b, 4, width, net->shapes[x].dims[2], net->shapes[x].dims[3]);
       add_layer(&b, SCL_LAYER_ADD, y, x, sum, -1, -1, 0, 0);
       x = sum;
