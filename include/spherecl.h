@@ -11,6 +11,7 @@
  *   7. Face verification                   scl_pairs_*, scl_verify_* (the LFW 10-fold protocol)
  *   8. Face alignment                      scl_align_* (landmarks → aligned crops), scl_landmarks_read
  *   9. Tuning                              scl_tuning_* (CLBlast parameters per device: cache, apply, save)
+ *  10. Import and export                   scl_net_import (Caffe, PyTorch), scl_net_export (PyTorch)
  *
  * Conventions that hold everywhere:
  *   - Every call returns scl_status (SCL_OK = 0). OpenCL and CLBlast codes pass through unchanged;
@@ -511,6 +512,41 @@ int scl_tuning_cache_state(const scl_device_info *info, char *why, size_t size);
 scl_status scl_tuning_apply(scl_context ctx, const char *entries);
 /* Writes entries as the device's cache file (atomically; the folder is created). */
 scl_status scl_tuning_save(const scl_device_info *info, const char *entries);
+
+/* ============================================================================================= */
+/* 10. Import and export                                                                         */
+/* ============================================================================================= */
+
+/* The published SphereFace models run without Caffe, Python or CUDA: the authors' Caffe model
+   (sphereface_model.caffemodel) and the PyTorch port's state_dict (sphere20a_20171020.pth), or any
+   SphereFace-4/10/20/36/64 saved the same way. Both name their tensors conv{S}_{K} (K = 1 the stage's
+   stride-2 conv, K = 2U and 2U+1 the convs of residual unit U), relu{S}_{K} (PReLU slopes), fc5 (the
+   embedding) and, for training, fc6 (the class weights: [classes, D] in Caffe, [D, classes] in the port).
+   The importer reads depth, widths, embedding size and class count from the tensors, carries a bias
+   wherever the file has one (the port's residual-unit convs have trained ones), and records the input
+   convention of the options in the model, so that embed/verify/compare preprocess as the model expects. */
+typedef enum {
+  SCL_MODEL_CAFFE = 1,  /* a binary .caffemodel (NetParameter; the pre-2015 V1 layers too), read with no Caffe */
+  SCL_MODEL_PYTORCH = 2 /* a state_dict saved by torch.save in the legacy (non-zip) format, torch 0.2 on */
+} scl_model_format;
+
+typedef struct {
+  int in_height, in_width; /* the input the model was trained on: 112×96 for both published models */
+  scl_input_format input;  /* BGR, 127.5, 1/128, no crop: both published models' convention */
+} scl_import_options;
+void scl_import_options_default(scl_import_options *opt);
+
+/* Reads path as format and builds the net on ctx (opt NULL: the defaults). A missing tensor, an
+   extra one, a wrong shape, a truncated or foreign file: SCL_ERR_FORMAT naming the tensor or the byte
+   offset. Without fc6 the net embeds as the file says but has 2 placeholder classes (xavier-initialised,
+   seed 1): it cannot classify until trained. The imported net trains like any other (A-Softmax m=4). */
+scl_status scl_net_import(scl_context ctx, scl_model_format format, const char *path, const scl_import_options *opt,
+                          scl_net *net);
+/* Writes net as a state_dict of the port's layout and names (format SCL_MODEL_PYTORCH only; Caffe:
+   SCL_ERR_UNSUPPORTED), loadable by torch.load and load_state_dict into the port's sphere20a (or
+   its deeper siblings): every conv has a bias (zeros where net has none), fc6 is [D, classes].
+   Written atomically. */
+scl_status scl_net_export(scl_net net, scl_model_format format, const char *path);
 
 #ifdef __cplusplus
 } /* extern "C" */

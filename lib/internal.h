@@ -110,6 +110,11 @@ void scl__atomic_abort(scl__atomic_file *af);
 /* mkdir -p of the folder path lies in; 1 on success, 0 with errno set. */
 int scl__make_parent_dirs(const char *path);
 
+/* ---- whole files (read_file.c) ------------------------------------------------------------------ */
+/* Reads a regular file of at most max_bytes into *data (malloc'd; free it) and *size. Messages name it
+   as "<what> <path>"; missing or unreadable: SCL_ERR_IO, too large: SCL_ERR_FORMAT. */
+scl_status scl__read_file(const char *path, const char *what, size_t max_bytes, unsigned char **data, size_t *size);
+
 /* ---- deterministic random numbers (rng.c): splitmix64, identical on every platform ------------ */
 typedef struct {
   uint64_t state;

@@ -18,6 +18,8 @@ static const struct {
     {"pairs", cmd_pairs, "make LFW-style same/different pairs from an image folder"},
     {"verify", cmd_verify, "face verification accuracy on a pairs file (LFW 10-fold protocol)"},
     {"compare", cmd_compare, "cosine similarity of two face images, and a same/different verdict"},
+    {"import", cmd_import, "a spherecl model from the published Caffe or PyTorch SphereFace models"},
+    {"export", cmd_export, "a spherecl model as a PyTorch state_dict"},
     {"tune", cmd_tune, "search CLBlast's GEMM parameters for a device and cache the fastest"},
     {"bench", cmd_bench, "benchmarks: `bench ops` (conv/GEMM rates), `bench train`"},
 };

@@ -6,12 +6,10 @@
    scl_image_load. */
 #include "data/data_internal.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #ifdef SCL_HAVE_PNG
 #include <png.h>
@@ -29,37 +27,6 @@
 #define SCL_IMAGE_MAX_FILE ((size_t)1 << 30)
 
 /* ---- shared helpers ------------------------------------------------------------------------------ */
-
-static scl_status read_whole_file(const char *path, unsigned char **data, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return scl__fail_noctx(SCL_ERR_IO, "cannot open image %s: %s", path, strerror(errno));
-  struct stat st;
-  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-    fclose(f);
-    return scl__fail_noctx(SCL_ERR_IO, "cannot read image %s: not a regular file", path);
-  }
-  if ((uint64_t)st.st_size > SCL_IMAGE_MAX_FILE) {
-    fclose(f);
-    return scl__fail_noctx(SCL_ERR_FORMAT, "image %s is %lld bytes, more than this reader accepts", path,
-                           (long long)st.st_size);
-  }
-  size_t n = (size_t)st.st_size;
-  unsigned char *buf = malloc(n ? n : 1);
-  if (!buf) {
-    fclose(f);
-    return scl__fail_noctx(SCL_ERR_OUT_OF_MEMORY, "out of host memory reading image %s", path);
-  }
-  size_t got = fread(buf, 1, n, f);
-  int err = ferror(f) ? errno : 0;
-  fclose(f);
-  if (got != n) {
-    free(buf);
-    return scl__fail_noctx(SCL_ERR_IO, "cannot read image %s: %s", path, err ? strerror(err) : "short read");
-  }
-  *data = buf;
-  *size = n;
-  return SCL_OK;
-}
 
 /* Validates the decoded size and allocates the pixel array of img. */
 static scl_status image_alloc(const char *path, const char *format, unsigned long width, unsigned long height,
@@ -335,7 +302,7 @@ static scl_status decode_buffer(const char *path, const unsigned char *data, siz
 scl_status scl__image_decode(const char *path, scl_image *img) {
   unsigned char *data = NULL;
   size_t size = 0;
-  scl_status st = read_whole_file(path, &data, &size);
+  scl_status st = scl__read_file(path, "image", SCL_IMAGE_MAX_FILE, &data, &size);
   if (st != SCL_OK) return st;
   scl_image local = {0, 0, 0, NULL};
   st = decode_buffer(path, data, size, &local);
