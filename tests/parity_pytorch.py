@@ -119,7 +119,7 @@ def caffe_classes():
             if packed:
                 f.options.packed = True
     pool = descriptor_pool.DescriptorPool()
-    pool.Add(fdp)
+    pool.AddSerializedFile(fdp.SerializeToString())
     get = getattr(message_factory, 'GetMessageClass', None) or message_factory.MessageFactory(pool).GetPrototype
     return {n: get(pool.FindMessageTypeByName('caffe.' + n)) for n in CAFFE_PROTO}
 
@@ -233,7 +233,8 @@ def run(cmd, what=None):
     """Runs a command, printing it and the end of its output; raises Failed(what) if it fails."""
     print('$ ' + ' '.join(shlex.quote(c) for c in cmd), flush=True)
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in r.stdout.strip().splitlines()[-8:]:
+    lines = r.stdout.strip().splitlines()
+    for line in lines[:8] + ([f'... ({len(lines) - 8} more lines)'] if len(lines) > 8 else []):
         print('  ' + line)
     if r.returncode != 0 and what:
         raise Failed(f'{what} failed (exit status {r.returncode})')
