@@ -527,7 +527,8 @@ scl_status scl_tuning_save(const scl_device_info *info, const char *entries);
    convention of the options in the model, so that embed/verify/compare preprocess as the model expects. */
 typedef enum {
   SCL_MODEL_CAFFE = 1,  /* a binary .caffemodel (NetParameter; the pre-2015 V1 layers too), read with no Caffe */
-  SCL_MODEL_PYTORCH = 2 /* a state_dict saved by torch.save in the legacy (non-zip) format, torch 0.2 on */
+  SCL_MODEL_PYTORCH = 2 /* a state_dict saved by torch.save: the legacy format (torch 0.2 on, the port's
+                           2017 file) or the zip format (torch >= 1.6's default); read with no Python */
 } scl_model_format;
 
 typedef struct {

@@ -267,6 +267,8 @@ def export_and_load(spherecl, scl, model, sd, problems):
     Returns a network loaded from it (strict)."""
     out = scl[:-4] + '-export.pth'
     run([spherecl, 'export', '--model', scl, '--pytorch', out], f'export of {scl}')
+    with open(out, 'rb') as f:
+        print(f'  ({"zip" if f.read(2) == b"PK" else "legacy"} format)')
     got = load_pth(out)
     os.remove(out)
     if list(got) != list(sd):
@@ -353,8 +355,8 @@ def main():
                 problems.append(f'import {flag} of a truncated {os.path.basename(src)} succeeded')
             m = export_and_load(a.spherecl, scl, model, sd, problems)
             rows += [(tag + '-export*', n, rel_err(em, ei), None) for n, em, ei in zip(names, embed(m, x32).numpy(), e)]
-        except Failed as ex:
-            problems.append(str(ex))
+        except Exception as ex:  # Failed, or torch.load / load_state_dict refusing an export
+            problems.append(f'{tag}: {ex}' if isinstance(ex, Failed) else f'{tag}: {type(ex).__name__}: {ex}')
 
     print(f'\n{"model":<16} {"image":<16} {"rel err vs f64":>15} {"torch f32 vs f64":>17}')
     for tag, img, err, t in rows:

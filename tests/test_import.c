@@ -187,17 +187,27 @@ static void pk_global(buf *o, const char *mod, const char *name) {
 }
 static void pk_int(buf *o, size_t v) { put_byte(o, 'J'), put_le(o, v, 4); }
 
+/* A tensor's storage elements: fc6 as its [classes, D] transpose. */
+static void storage_bytes(buf *o, const tensor *t) {
+  int fc6 = !strcmp(t->name, "fc6.weight");
+  for (size_t r = 0; r < (fc6 ? CLASSES : 1); r++)
+    for (size_t c = 0; c < (fc6 ? EMBED : t->count); c++) float_bits(o, fc6 ? t->data[c * CLASSES + r] : t->data[c]);
+}
+
 /* Every tensor in its own FloatStorage, except fc6: a transposed view (strides 1, EMBED) of a storage
-   holding its [classes, D] transpose after 7 other floats, as a view of the root storage. The
-   _rebuild_tensor global is memoised once and fetched with BINGET after that. `storage_type` lets
-   a test put in another dtype. */
-static void write_torch(buf *o, model *m, const char *storage_type) {
+   holding its [classes, D] transpose (legacy: after 7 other floats, as a view of the root storage).
+   The _rebuild_tensor global is memoised once and fetched with BINGET after that. `storage_type` lets
+   a test put in another dtype. zip: only the object pickle, with the zip format's storage ids. */
+static void write_torch_as(buf *o, model *m, const char *storage_type, int zip) {
+  const size_t skip = zip ? 0 : 7;
   static const unsigned char magic[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
-  put_byte(o, 0x80), put_byte(o, 2), put_byte(o, 0x8a), put_byte(o, 10), put(o, magic, 10), put_byte(o, '.');
-  put_byte(o, 0x80), put_byte(o, 2), put_byte(o, 'M'), put_le(o, 1001, 2), put_byte(o, '.');
-  put_byte(o, 0x80), put_byte(o, 2), put_byte(o, '}'), put_byte(o, '(');
-  pk_str(o, "protocol_version"), put_byte(o, 'M'), put_le(o, 1001, 2);
-  pk_str(o, "little_endian"), put_byte(o, 0x88), put_byte(o, 'u'), put_byte(o, '.');
+  if (!zip) {
+    put_byte(o, 0x80), put_byte(o, 2), put_byte(o, 0x8a), put_byte(o, 10), put(o, magic, 10), put_byte(o, '.');
+    put_byte(o, 0x80), put_byte(o, 2), put_byte(o, 'M'), put_le(o, 1001, 2), put_byte(o, '.');
+    put_byte(o, 0x80), put_byte(o, 2), put_byte(o, '}'), put_byte(o, '(');
+    pk_str(o, "protocol_version"), put_byte(o, 'M'), put_le(o, 1001, 2);
+    pk_str(o, "little_endian"), put_byte(o, 0x88), put_byte(o, 'u'), put_byte(o, '.');
+  }
   /* the state dict */
   put_byte(o, 0x80), put_byte(o, 2);
   pk_global(o, "collections", "OrderedDict"), put_byte(o, ')'), put_byte(o, 'R'), put_byte(o, 'q'), put_byte(o, 0);
@@ -214,8 +224,10 @@ static void write_torch(buf *o, model *m, const char *storage_type) {
       put_byte(o, 'h'), put_byte(o, 1);
     put_byte(o, '(');
     put_byte(o, '('), pk_str(o, "storage"), pk_global(o, "torch.cuda", storage_type), pk_str(o, k), pk_str(o, "cuda:0");
-    pk_int(o, t->count + (fc6 ? 7 : 0));
-    if (fc6)
+    pk_int(o, t->count + (fc6 ? skip : 0));
+    if (zip)
+      ;
+    else if (fc6)
       put_byte(o, '('), pk_str(o, "view"), pk_int(o, 7), pk_int(o, t->count), put_byte(o, 't');
     else
       put_byte(o, 'N');
@@ -231,6 +243,7 @@ static void write_torch(buf *o, model *m, const char *storage_type) {
     put_byte(o, 't'), put_byte(o, 't'), put_byte(o, 'R');
   }
   put_byte(o, 'u'), put_byte(o, '.');
+  if (zip) return;
   /* the storage keys, then each storage */
   put_byte(o, 0x80), put_byte(o, 2), put_byte(o, ']'), put_byte(o, '(');
   for (int i = 0; i < m->n; i++) {
@@ -242,12 +255,41 @@ static void write_torch(buf *o, model *m, const char *storage_type) {
   for (int i = 0; i < m->n; i++) {
     tensor *t = &m->t[i];
     int fc6 = !strcmp(t->name, "fc6.weight");
-    put_le(o, t->count + (fc6 ? 7 : 0), 8);
-    for (int j = 0; fc6 && j < 7; j++) float_bits(o, -1.0f);
-    for (size_t r = 0; r < (fc6 ? CLASSES : 1); r++)
-      for (size_t c = 0; c < (fc6 ? EMBED : t->count); c++)
-        float_bits(o, fc6 ? t->data[c * CLASSES + r] : t->data[c]);
+    put_le(o, t->count + (fc6 ? skip : 0), 8);
+    for (size_t j = 0; fc6 && j < skip; j++) float_bits(o, -1.0f);
+    storage_bytes(o, t);
   }
+}
+
+static void write_torch(buf *o, model *m, const char *storage_type) { write_torch_as(o, m, storage_type, 0); }
+
+/* torch >= 1.6's zip format: ARCHIVE/data.pkl and ARCHIVE/data/KEY, stored, with the local headers,
+   the central directory and its end record. */
+static void write_torch_zip(buf *o, model *m) {
+  buf pkl = {0}, cd = {0};
+  write_torch_as(&pkl, m, "FloatStorage", 1);
+  int n = 0;
+  for (int i = -1; i < m->n; i++, n++) {
+    char name[32];
+    buf data = {0};
+    if (i < 0)
+      snprintf(name, sizeof name, "archive/data.pkl"), put(&data, pkl.b, pkl.n);
+    else
+      snprintf(name, sizeof name, "archive/data/%d", i), storage_bytes(&data, &m->t[i]);
+    size_t local = o->n, len = strlen(name);
+    put_le(o, 0x04034b50u, 4), put_le(o, 0, 4), put_le(o, 0, 2), put_le(o, 0, 4), put_le(o, 0, 4); /* ver, flags, method 0, time, crc (unchecked) */
+    put_le(o, data.n, 4), put_le(o, data.n, 4), put_le(o, len, 2), put_le(o, 3, 2), put(o, name, len), put(o, "pad", 3);
+    put(o, data.b, data.n);
+    put_le(&cd, 0x02014b50u, 4), put_le(&cd, 0, 4), put_le(&cd, 0, 4), put_le(&cd, 0, 4), put_le(&cd, 0, 4);
+    put_le(&cd, data.n, 4), put_le(&cd, data.n, 4), put_le(&cd, len, 2), put_le(&cd, 0, 2), put_le(&cd, 0, 2);
+    put_le(&cd, 0, 4), put_le(&cd, 0, 4), put_le(&cd, local, 4), put(&cd, name, len);
+    free(data.b);
+  }
+  size_t cd_at = o->n;
+  put(o, cd.b, cd.n);
+  put_le(o, 0x06054b50u, 4), put_le(o, 0, 4), put_le(o, (uint64_t)n, 2), put_le(o, (uint64_t)n, 2);
+  put_le(o, cd.n, 4), put_le(o, cd_at, 4), put_le(o, 0, 2);
+  free(pkl.b), free(cd.b);
 }
 
 /* ---- checks --------------------------------------------------------------------------------------- */
@@ -340,6 +382,9 @@ static void pytorch_files(scl_context ctx) {
     buf b = {0};
     write_torch(&b, &m, "FloatStorage");
     import_ok(ctx, SCL_MODEL_PYTORCH, write_temp("m.pth", &b), &m, unit_bias);
+    b.n = 0;
+    write_torch_zip(&b, &m);
+    import_ok(ctx, SCL_MODEL_PYTORCH, write_temp("zip.pth", &b), &m, unit_bias);
     free(b.b), free_model(&m);
   }
 }
@@ -430,9 +475,11 @@ static void damaged_files(scl_context ctx) {
   (void)ctx;
   model m;
   make_model(&m, 1);
-  for (int caffe = 0; caffe < 2; caffe++) {
+  for (int format = 0; format < 3; format++) { /* torch legacy, Caffe, torch zip */
+    int caffe = format == 1;
     buf b = {0};
     if (caffe) write_caffe(&b, &m, 0);
+    else if (format == 2) write_torch_zip(&b, &m);
     else write_torch(&b, &m, "FloatStorage");
     int bad_prefix = 0;
     for (size_t n = 0; n < b.n; n++) {
@@ -445,7 +492,7 @@ static void damaged_files(scl_context ctx) {
       if (st != SCL_ERR_FORMAT) bad_prefix++;
       scl__imp_set_free(&set);
     }
-    TK_CHECK_MSG(bad_prefix == 0, "%s: %d prefixes not refused", caffe ? "caffe" : "torch", bad_prefix);
+    TK_CHECK_MSG(bad_prefix == 0, "format %d: %d prefixes not refused", format, bad_prefix);
     tk_rng r = tk_rng_make(7);
     for (int k = 0; k < 3000; k++) {
       unsigned char *c = malloc(b.n);
@@ -471,7 +518,7 @@ static void foreign_files(scl_context ctx) {
   expect_import_fails(ctx, SCL_MODEL_CAFFE, png, "not a valid Caffe model at byte");
   b.n = 0;
   put(&b, "PK\x03\x04 rest of a zip", 19);
-  expect_import_fails(ctx, SCL_MODEL_PYTORCH, write_temp("zip.pth", &b), "zip format of torch >= 1.6");
+  expect_import_fails(ctx, SCL_MODEL_PYTORCH, write_temp("zip.pth", &b), "damaged zip archive");
   b.n = 0;
   put(&b, "\x80\x02K\x05.", 5); /* a pickle of 5, not torch's magic */
   expect_import_fails(ctx, SCL_MODEL_PYTORCH, write_temp("five.pth", &b), "no torch magic number");

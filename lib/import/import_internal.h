@@ -41,9 +41,19 @@ void scl__imp_dims_string(const size_t *dims, int ndim, char *buf, size_t size);
    skipped. */
 scl_status scl__caffe_read(const unsigned char *buf, size_t size, const char *path, scl__imp_set *out);
 
-/* torch_read.c: a state_dict saved by torch.save in the legacy (pre-1.6, non-zip) format, by any
-   torch from 2017's 0.2 on; float32 tensors (float64 and float16 are converted). */
+/* torch_read.c: a state_dict saved by torch.save, in the legacy format (any torch from 2017's 0.2
+   on) or the zip format (torch >= 1.6's default); float32 tensors (float64 and float16 are converted). */
 scl_status scl__torch_read(const unsigned char *buf, size_t size, const char *path, scl__imp_set *out);
+
+/* zip_read.c: the entries of a zip archive (names point into buf, not NUL-terminated). */
+typedef struct {
+  const char *name;
+  size_t name_len;
+  size_t data_off, size; /* where the entry's bytes are in buf */
+  int stored;            /* 1 if uncompressed (all that torch.save writes) */
+} scl__zip_entry;
+scl_status scl__zip_entries(const unsigned char *buf, size_t size, const char *path, scl__zip_entry **entries,
+                            size_t *count);
 
 /* torch_write.c: the set as a legacy-format state_dict (an OrderedDict of float32 tensors, in the
    set's order) that torch.load reads; written atomically. */

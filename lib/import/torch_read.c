@@ -11,9 +11,12 @@
  *   pickle 5  the storage keys, in the order their data follows
  *   then      per key: i64 little-endian element count, then the elements, little-endian
  *
+ * The zip format (torch >= 1.6's default) holds the same object pickle as ARCHIVE/data.pkl, with
+ * storage ids ('storage', type, key, location, numel), and each storage's raw elements as the
+ * uncompressed entry ARCHIVE/data/KEY.
+ *
  * Nothing is executed: the calls are recognised by name. A {"state_dict": {...}} wrapper (training
- * checkpoints) is looked through. The zip format of torch >= 1.6 is recognised and refused with the
- * command that converts it. */
+ * checkpoints) is looked through. */
 #include "import/import_internal.h"
 #include "import/pickle.h"
 
@@ -229,15 +232,28 @@ static scl_status gather(reader *r, const unsigned char *buf, const tensor_ref *
 
 static const unsigned char torch_magic[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
 
-static scl_status read_all(reader *r, pk_arena *arena, const unsigned char *buf, size_t size, scl__imp_set *out) {
-  if (size >= 4 && !memcmp(buf, "PK\x03\x04", 4))
-    return scl__fail_noctx(SCL_ERR_FORMAT,
-                           "%s is in the zip format of torch >= 1.6; spherecl reads the legacy format: re-save it "
-                           "with python3 -c \"import torch; torch.save(torch.load('%s', map_location='cpu'), "
-                           "'legacy.pth', _use_new_zipfile_serialization=False)\"",
-                           r->path, r->path);
-  if (size < 2 || buf[0] != 0x80)
-    return scl__fail_noctx(SCL_ERR_FORMAT, "%s is not a PyTorch file (it does not start with a pickle)", r->path);
+/* The state_dict's entries as tensor references (*tensors malloc'd, *n of them). */
+static scl_status state_dict(reader *r, pk_value *root, tensor_ref **tensors, size_t *n) {
+  const pk_value *inner = scl__pk_dict_get(root, "state_dict");
+  if (inner && inner->kind == PK_DICT) root = (pk_value *)inner;
+  if (root->kind != PK_DICT)
+    return scl__fail_noctx(SCL_ERR_FORMAT, "%s holds no state_dict (a dict of tensors): save model.state_dict()", r->path);
+  *n = root->n / 2;
+  *tensors = calloc(*n ? *n : 1, sizeof **tensors);
+  if (!*tensors) return scl__fail_noctx(SCL_ERR_OUT_OF_MEMORY, "%s: out of host memory", r->path);
+  for (size_t i = 0; i < *n; i++) {
+    const pk_value *k = root->items[2 * i];
+    if (k->kind != PK_STR)
+      return scl__fail_noctx(SCL_ERR_FORMAT, "%s: entry %zu of the state_dict has a key that is not a string", r->path, i);
+    scl_status st = tensor_of(r, k->str, root->items[2 * i + 1], &(*tensors)[i]);
+    if (st != SCL_OK) return st;
+  }
+  return SCL_OK;
+}
+
+/* The legacy format: five pickles, then the storages. */
+static scl_status read_legacy(reader *r, pk_arena *arena, const unsigned char *buf, size_t size, tensor_ref **tensors,
+                              size_t *n) {
   size_t pos = 0;
   pk_value *magic, *version, *info, *root, *keys;
   scl_status st = scl__pickle_load(arena, buf, size, &pos, r->path, &magic);
@@ -253,22 +269,62 @@ static scl_status read_all(reader *r, pk_arena *arena, const unsigned char *buf,
   if (little && little->kind == PK_BOOL && !little->i)
     return scl__fail_noctx(SCL_ERR_FORMAT, "%s was saved on a big-endian machine, which spherecl does not read", r->path);
   if ((st = scl__pickle_load(arena, buf, size, &pos, r->path, &root)) != SCL_OK) return st;
-  const pk_value *inner = scl__pk_dict_get(root, "state_dict");
-  if (inner && inner->kind == PK_DICT) root = (pk_value *)inner;
-  if (root->kind != PK_DICT)
-    return scl__fail_noctx(SCL_ERR_FORMAT, "%s holds no state_dict (a dict of tensors): save model.state_dict()", r->path);
-  size_t n = root->n / 2;
-  tensor_ref *tensors = calloc(n ? n : 1, sizeof *tensors);
-  if (!tensors) return scl__fail_noctx(SCL_ERR_OUT_OF_MEMORY, "%s: out of host memory", r->path);
-  for (size_t i = 0; st == SCL_OK && i < n; i++) {
-    const pk_value *k = root->items[2 * i];
-    if (k->kind != PK_STR)
-      st = scl__fail_noctx(SCL_ERR_FORMAT, "%s: entry %zu of the state_dict has a key that is not a string", r->path, i);
-    else
-      st = tensor_of(r, k->str, root->items[2 * i + 1], &tensors[i]);
+  if ((st = state_dict(r, root, tensors, n)) != SCL_OK) return st;
+  if ((st = scl__pickle_load(arena, buf, size, &pos, r->path, &keys)) != SCL_OK) return st;
+  return locate_storages(r, buf, size, pos, keys);
+}
+
+static int entry_is(const scl__zip_entry *e, const char *prefix, size_t prefix_len, const char *rest) {
+  size_t n = strlen(rest);
+  return e->name_len == prefix_len + n && !memcmp(e->name, prefix, prefix_len) && !memcmp(e->name + prefix_len, rest, n);
+}
+
+/* The zip format: ARCHIVE/data.pkl (the object; storage ids without a view) and ARCHIVE/data/KEY
+   (each storage's raw elements). */
+static scl_status read_zip(reader *r, pk_arena *arena, const unsigned char *buf, size_t size, tensor_ref **tensors,
+                           size_t *n) {
+  scl__zip_entry *e = NULL;
+  size_t count = 0;
+  scl_status st = scl__zip_entries(buf, size, r->path, &e, &count);
+  if (st != SCL_OK) return st;
+  const scl__zip_entry *pkl = NULL;
+  size_t prefix_len = 0;
+  for (size_t i = 0; i < count && !pkl; i++) {
+    const char *slash = memchr(e[i].name, '/', e[i].name_len);
+    if (slash && entry_is(&e[i], e[i].name, (size_t)(slash - e[i].name) + 1, "data.pkl"))
+      pkl = &e[i], prefix_len = (size_t)(slash - e[i].name) + 1;
   }
-  if (st == SCL_OK && (st = scl__pickle_load(arena, buf, size, &pos, r->path, &keys)) == SCL_OK)
-    st = locate_storages(r, buf, size, pos, keys);
+  if (!pkl || !pkl->stored)
+    st = scl__fail_noctx(SCL_ERR_FORMAT, "%s is a zip archive without %s data.pkl: not a torch.save file", r->path,
+                         pkl ? "an uncompressed" : "a");
+  pk_value *root = NULL;
+  size_t pos = 0;
+  if (st == SCL_OK) st = scl__pickle_load(arena, buf + pkl->data_off, pkl->size, &pos, r->path, &root);
+  if (st == SCL_OK) st = state_dict(r, root, tensors, n);
+  for (size_t i = 0; st == SCL_OK && i < r->nst; i++) {
+    storage_ref *s = &r->st[i];
+    char rest[300];
+    snprintf(rest, sizeof rest, "data/%.280s", s->key);
+    const scl__zip_entry *d = NULL;
+    for (size_t j = 0; j < count && !d; j++)
+      if (entry_is(&e[j], pkl->name, prefix_len, rest)) d = &e[j];
+    if (!d || !d->stored || d->size % s->elem)
+      st = scl__fail_noctx(SCL_ERR_FORMAT, "%s: storage \"%s\" has %s", r->path, s->key,
+                           !d ? "no data entry" : !d->stored ? "compressed data" : "a size that is no whole number of elements");
+    else
+      s->data_off = d->data_off, s->numel = d->size / s->elem, s->have_data = 1;
+  }
+  free(e);
+  return st;
+}
+
+static scl_status read_all(reader *r, pk_arena *arena, const unsigned char *buf, size_t size, scl__imp_set *out) {
+  int zip = size >= 4 && !memcmp(buf, "PK\x03\x04", 4);
+  if (!zip && (size < 2 || buf[0] != 0x80))
+    return scl__fail_noctx(SCL_ERR_FORMAT, "%s is not a PyTorch file (neither a pickle nor a zip archive)", r->path);
+  tensor_ref *tensors = NULL;
+  size_t n = 0;
+  scl_status st = zip ? read_zip(r, arena, buf, size, &tensors, &n) : read_legacy(r, arena, buf, size, &tensors, &n);
   for (size_t i = 0; st == SCL_OK && i < n; i++) st = gather(r, buf, &tensors[i], out);
   free(tensors);
   return st;
