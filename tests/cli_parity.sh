@@ -19,4 +19,16 @@ fi
 tmp=$(mktemp -d)
 trap '[ -n "${KEEP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"' EXIT
 echo "cli_parity: $py, torch $("$py" -c 'import torch; print(torch.__version__)' 2>/dev/null)"
-"$py" "$here/parity_pytorch.py" "$app" --work "$tmp"
+# Real faces when LFW is there: four of its photos aligned to the reference's 96x112 crops.
+images=()
+lfw=${SPHERECL_SHARED_DATA:-$here/../../shared/data}/lfw
+if [ -f "$lfw/lfw_landmark.txt" ]; then
+  head -n 4 "$lfw/lfw_landmark.txt" > "$tmp/landmarks.txt"
+  "$app" align --root "$lfw" --landmarks "$tmp/landmarks.txt" --out "$tmp/aligned" --quiet || exit 1
+  mapfile -t found < <(find "$tmp/aligned" -name '*.png' | sort)
+  images=(--images "${found[@]}")
+  echo "cli_parity: ${#found[@]} aligned LFW faces"
+else
+  echo "cli_parity: no LFW ($lfw): synthetic images"
+fi
+"$py" "$here/parity_pytorch.py" "$app" --work "$tmp" "${images[@]}"

@@ -10,7 +10,7 @@ embeddings with PyTorch's (float64 as the truth), exports the models back to .pt
 usage: parity_pytorch.py SPHERECL --work DIR [--images DIR|FILE...] [--depth 20] [--classes 10]
 Ends with `parity: OK (max rel err X)` (exit 0) or `parity: FAIL ...` (exit 1).
 """
-import argparse, copy, glob, os, re, shlex, subprocess, sys
+import argparse, copy, glob, inspect, os, re, shlex, subprocess, sys
 import numpy as np
 import torch
 import torch.nn as nn
@@ -29,7 +29,7 @@ class AngleLinear(nn.Module):  # only its weight, [in, out] as in the port; unus
 
 
 class SphereNet(nn.Module):
-    """sphere{depth}a: conv{s}_1 (stride 2) + relu{s}_1, then residual units of conv{s}_{2u}, conv{s}_{2u+1}."""
+    """sphere{depth}a: per stage conv{s}_1 (stride 2) + relu{s}_1, then units conv{s}_{2u}, conv{s}_{2u+1}."""
     def __init__(self, depth, classes):
         super().__init__()
         self.plan, cin = [], 3
@@ -84,11 +84,12 @@ def embed(model, x):
     return e / e.norm(dim=1, keepdim=True)
 
 
-# ---- Caffe files, written with a dynamic subset of caffe.proto (real field numbers) ---------------
-CAFFE_PROTO = {  # the fields of caffe.proto that a .caffemodel's weights need, with their real numbers
+# ---- Caffe files, written with a dynamic subset of caffe.proto -----------------------------------
+CAFFE_PROTO = {  # the fields of caffe.proto that a .caffemodel's weights need, real numbers
     'BlobShape': ['repeated int64 dim = 1 packed'],
     'BlobProto': ['optional int32 num = 1', 'optional int32 channels = 2', 'optional int32 height = 3',
-                  'optional int32 width = 4', 'repeated float data = 5 packed', 'optional BlobShape shape = 7'],
+                  'optional int32 width = 4', 'repeated float data = 5 packed',
+                  'optional BlobShape shape = 7'],
     'ConvolutionParameter': ['optional uint32 num_output = 1', 'repeated uint32 kernel_size = 4'],
     'LayerParameter': ['optional string name = 1', 'optional string type = 2', 'repeated string bottom = 3',
                        'repeated string top = 4', 'repeated BlobProto blobs = 7',
@@ -120,7 +121,8 @@ def caffe_classes():
                 f.options.packed = True
     pool = descriptor_pool.DescriptorPool()
     pool.AddSerializedFile(fdp.SerializeToString())
-    get = getattr(message_factory, 'GetMessageClass', None) or message_factory.MessageFactory(pool).GetPrototype
+    get = (getattr(message_factory, 'GetMessageClass', None)  # protobuf >= 4.22; older: GetPrototype
+           or message_factory.MessageFactory(pool).GetPrototype)
     return {n: get(pool.FindMessageTypeByName('caffe.' + n)) for n in CAFFE_PROTO}
 
 
@@ -149,7 +151,7 @@ def caffe_layers(model, sd):
 
 
 def blob_dims(a, v1):
-    """A blob's shape: as is, or V1's legacy num/channels/height/width (1x1xCx... padded in front)."""
+    """A blob's shape: as is, or V1's legacy num, channels, height, width (1s in front: 1x1x1xC)."""
     return [1] * (4 - a.ndim) + list(a.shape) if v1 else list(a.shape)
 
 
@@ -186,7 +188,8 @@ def check_caffe(C, layers, path, v1):
         assert len(L.blobs) == len(layer[4]), L.name
         for b, a in zip(L.blobs, layer[4]):
             dims = [b.num, b.channels, b.height, b.width] if v1 else list(b.shape.dim)
-            assert dims == blob_dims(a, v1) and np.array_equal(np.array(b.data, np.float32), a.ravel()), L.name
+            assert dims == blob_dims(a, v1), L.name
+            assert np.array_equal(np.array(b.data, np.float32), a.ravel()), L.name
 
 
 # ---- images --------------------------------------------------------------------------------------
@@ -246,7 +249,7 @@ def rel_err(a, b):
 
 
 def load_pth(path):
-    import inspect  # weights_only (torch >= 1.13): the file may hold only tensors, dicts and the like
+    # weights_only (torch >= 1.13): the file may hold only tensors, dicts and the like
     safe = 'weights_only' in inspect.signature(torch.load).parameters
     return torch.load(path, weights_only=True) if safe else torch.load(path)
 
@@ -255,7 +258,8 @@ def import_and_embed(spherecl, tag, flag, src, paths, wk):
     """`spherecl import` then `embed`: the .scl file and the embeddings [n, EMBED] (float64)."""
     scl, feats = wk(tag + '.scl'), wk(tag + '.f32')
     run([spherecl, 'import', flag, src, '--out', scl], f'import {flag} {src}')
-    run([spherecl, 'embed', '--model', scl, '--no-mirror', '--format', 'f32', '--out', feats] + paths, 'embed')
+    run([spherecl, 'embed', '--model', scl, '--no-mirror', '--format', 'f32', '--out', feats] + paths,
+        f'embed with {scl}')
     e = np.fromfile(feats, '<f4').astype(np.float64)
     if e.size != len(paths) * EMBED:
         raise Failed(f'{feats}: {e.size} floats, expected {len(paths)}x{EMBED}')
@@ -292,13 +296,17 @@ def refuses_truncated(spherecl, flag, src, wk):
 
 # ---- main ----------------------------------------------------------------------------------------
 def write_models(model, base):
-    """The legacy .pth and, with google.protobuf, the two .caffemodels: [(tag, import flag, path)]."""
+    """The legacy and zip .pth and, with google.protobuf, the two .caffemodels: [(tag, flag, path)]."""
     sd = model.state_dict()
     torch.save(sd, base + '.pth', _use_new_zipfile_serialization=False)
     back = load_pth(base + '.pth')
     assert list(back) == list(sd) and all(torch.equal(back[k], v) for k, v in sd.items())
-    print(f'wrote {base}.pth: {len(sd)} tensors, {sum(v.numel() for v in sd.values())} floats (legacy format)')
+    print(f'wrote {base}.pth (legacy format): {len(sd)} tensors, {sum(map(torch.numel, sd.values()))} floats')
     sources = [('pt', '--pytorch', base + '.pth')]
+    if hasattr(torch.serialization, '_open_zipfile_writer'):  # torch >= 1.6: its default, the zip format
+        torch.save(sd, base + '-zip.pth')
+        print(f'wrote {base}-zip.pth (zip format)')
+        sources.append(('pt-zip', '--pytorch', base + '-zip.pth'))
     try:
         C = caffe_classes()
     except ImportError:
@@ -354,7 +362,8 @@ def main():
             if not refuses_truncated(a.spherecl, flag, src, wk):
                 problems.append(f'import {flag} of a truncated {os.path.basename(src)} succeeded')
             m = export_and_load(a.spherecl, scl, model, sd, problems)
-            rows += [(tag + '-export*', n, rel_err(em, ei), None) for n, em, ei in zip(names, embed(m, x32).numpy(), e)]
+            rows += [(tag + '-export*', n, rel_err(em, ei), None)
+                     for n, em, ei in zip(names, embed(m, x32).numpy(), e)]
         except Exception as ex:  # Failed, or torch.load / load_state_dict refusing an export
             problems.append(f'{tag}: {ex}' if isinstance(ex, Failed) else f'{tag}: {type(ex).__name__}: {ex}')
 
@@ -369,7 +378,7 @@ def main():
         problems.append(f'{sum(e > TOL for e in errs)} of {len(rows)} embeddings differ by more than {TOL:g} '
                         f'(worst {worst:.3e})')
     if problems:
-        print('parity: FAIL ' + '; '.join(problems))
+        print('parity: FAIL ' + '; '.join(' '.join(p.split()) for p in problems))
         return 1
     print(f'parity: OK (max rel err {worst:.3e})')
     return 0
