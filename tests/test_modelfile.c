@@ -299,52 +299,45 @@ static unsigned char *older_format(const saved_model *s, uint32_t version, size_
   return b;
 }
 
-/* Files of format 1 (before the input block) still load, with the input every version-1 model had:
-   RGB, (p − 127.5)/128, no crop; and no unit biases, as every model before format 3. */
-static void version1_files(scl_context ctx) {
-  (void)ctx;
+/* A file of an older format still loads, with what every model of that format had (format 1, before
+   the input block: RGB, (p − 127.5)/128, no crop; formats 1 and 2, before unit_bias: no unit
+   biases), and one claiming the next format's header length is refused. */
+static void expect_older_format(uint32_t version, size_t keep, size_t next_keep) {
   saved_model s;
-  if (save_model(&s, 4, NULL)) {
+  if (save_model(&s, 4 + version, NULL)) {
     size_t n;
-    unsigned char *v1 = older_format(&s, 1, 164, &n);
-    tk_write_file(s.path, v1, n);
+    unsigned char *b = older_format(&s, version, keep, &n);
+    tk_write_file(s.path, b, n);
     scl_mf_model back;
     TK_OK(NULL, scl__modelfile_load(s.path, &back));
-    TK_CHECK(back.config.input.order == SCL_CHANNELS_RGB && back.config.input.mean == 127.5f &&
-             back.config.input.scale == 1.0f / 128.0f && back.config.input.crop_height == 0 &&
-             back.config.input.crop_width == 0 && back.config.unit_bias == 0);
-    TK_CHECK(back.config.depth == 20 && back.ntensors == 4 && back.config.seed == 0xFEDCBA9876543210ull);
+    const scl_input_format *in = &back.config.input;
+    if (version == 1)
+      TK_CHECK(in->order == SCL_CHANNELS_RGB && in->mean == 127.5f && in->scale == 1.0f / 128.0f &&
+               in->crop_height == 0 && in->crop_width == 0);
+    else
+      TK_CHECK(in->order == SCL_CHANNELS_BGR && in->crop_height == 116 && in->crop_width == 100);
+    TK_CHECK(back.config.unit_bias == 0 && back.config.depth == 20 && back.ntensors == 4 &&
+             back.config.seed == 0xFEDCBA9876543210ull);
     scl__modelfile_free(&back);
-    /* A version-1 file claiming the version-2 header length is refused. */
-    put_le32(v1 + 12, 184);
-    fix_crc(v1, n);
-    tk_write_file(s.path, v1, n);
-    expect_refused(s.path, "format 1 has 164");
-    free(v1);
+    put_le32(b + 12, (uint32_t)next_keep);
+    fix_crc(b, n);
+    tk_write_file(s.path, b, n);
+    char needle[64];
+    snprintf(needle, sizeof needle, "format %u has %zu", (unsigned)version, keep);
+    expect_refused(s.path, needle);
+    free(b);
   }
   saved_model_free(&s);
 }
 
-/* Files of format 2 (before unit_bias) keep their input block and have no unit biases. */
+static void version1_files(scl_context ctx) {
+  (void)ctx;
+  expect_older_format(1, 164, 184);
+}
+
 static void version2_files(scl_context ctx) {
   (void)ctx;
-  saved_model s;
-  if (save_model(&s, 6, NULL)) {
-    size_t n;
-    unsigned char *v2 = older_format(&s, 2, 184, &n);
-    tk_write_file(s.path, v2, n);
-    scl_mf_model back;
-    TK_OK(NULL, scl__modelfile_load(s.path, &back));
-    TK_CHECK(back.config.input.order == SCL_CHANNELS_BGR && back.config.input.crop_height == 116 &&
-             back.config.unit_bias == 0 && back.ntensors == 4);
-    scl__modelfile_free(&back);
-    put_le32(v2 + 12, 188);
-    fix_crc(v2, n);
-    tk_write_file(s.path, v2, n);
-    expect_refused(s.path, "format 2 has 184");
-    free(v2);
-  }
-  saved_model_free(&s);
+  expect_older_format(2, 184, 188);
 }
 
 /* Files that pass the CRC but lie about their structure (forged or buggy writers). */

@@ -41,32 +41,40 @@ static int varint(wire *w, uint64_t *v) {
   return 0;
 }
 
-/* The next field's number and wire type; for WT_LEN, *sub is its contents (and w moves past them),
-   for numbers *num is the value. Returns 0 at the end of w, -1 on damage (message set). */
-static int next_field(wire *w, uint32_t *field, int *type, wire *sub, uint64_t *num, scl_status *st) {
+/* One field: its number, wire type, and value (num for numbers, sub for WT_LEN contents). */
+typedef struct {
+  uint32_t number;
+  int type;
+  wire sub;
+  uint64_t num;
+} field;
+
+/* Reads the next field of w into f (w moves past it). Returns 1, 0 at the end of w, or -1 on
+   damage with *st set. */
+static int next_field(wire *w, field *f, scl_status *st) {
   if (w->p == w->end) return 0;
   uint64_t key;
   if (!varint(w, &key)) return *st = wire_bad(w, "a field key runs past its message"), -1;
-  *field = (uint32_t)(key >> 3), *type = (int)(key & 7);
-  if (*field == 0) return *st = wire_bad(w, "field number 0"), -1;
-  switch (*type) {
+  f->number = (uint32_t)(key >> 3), f->type = (int)(key & 7);
+  if (f->number == 0) return *st = wire_bad(w, "field number 0"), -1;
+  switch (f->type) {
   case WT_VARINT:
-    if (!varint(w, num)) return *st = wire_bad(w, "a number runs past its message"), -1;
+    if (!varint(w, &f->num)) return *st = wire_bad(w, "a number runs past its message"), -1;
     return 1;
   case WT_FIXED64:
   case WT_FIXED32: {
-    size_t n = *type == WT_FIXED64 ? 8 : 4;
+    size_t n = f->type == WT_FIXED64 ? 8 : 4;
     if ((size_t)(w->end - w->p) < n) return *st = wire_bad(w, "a fixed-size number runs past its message"), -1;
     uint64_t v = 0;
     for (size_t i = n; i-- > 0;) v = v << 8 | w->p[i];
-    w->p += n, *num = v;
+    w->p += n, f->num = v;
     return 1;
   }
   case WT_LEN: {
     uint64_t len;
     if (!varint(w, &len) || len > (uint64_t)(w->end - w->p))
       return *st = wire_bad(w, "a length-delimited field runs past its message (truncated?)"), -1;
-    *sub = (wire){w->p, w->p + len, w->start, w->path};
+    f->sub = (wire){w->p, w->p + len, w->start, w->path};
     w->p += len;
     return 1;
   }
@@ -108,11 +116,13 @@ static int blob_push(blob *b, float v) {
 }
 
 /* Values of `data` (field 5, floats) or `double_data` (8): packed or one per field. */
-static scl_status blob_values(wire *w, blob *b, int is_double, int type, wire *sub, uint64_t num) {
-  size_t size = is_double ? 8 : 4;
-  if (type == (is_double ? WT_FIXED64 : WT_FIXED32))
-    return blob_push(b, is_double ? f64_to_f32(num) : f32_of((uint32_t)num)) ? SCL_OK : wire_bad(w, "out of memory");
-  if (type != WT_LEN) return wire_bad(w, "blob data of the wrong wire type");
+static scl_status blob_values(wire *w, blob *b, field *f) {
+  const int is_double = f->number == 8;
+  const size_t size = is_double ? 8 : 4;
+  wire *sub = &f->sub;
+  if (f->type == (is_double ? WT_FIXED64 : WT_FIXED32))
+    return blob_push(b, is_double ? f64_to_f32(f->num) : f32_of((uint32_t)f->num)) ? SCL_OK : wire_bad(w, "out of memory");
+  if (f->type != WT_LEN) return wire_bad(w, "blob data of the wrong wire type");
   size_t count = (size_t)(sub->end - sub->p);
   if (count % size) return wire_bad(sub, "packed blob data whose length is not a multiple of the value size");
   if (b->n + count / size > b->cap) {
@@ -130,23 +140,21 @@ static scl_status blob_values(wire *w, blob *b, int is_double, int type, wire *s
 }
 
 static scl_status blob_shape(wire *w, blob *b) {
-  uint32_t field;
-  int type, r;
-  wire sub;
-  uint64_t num;
+  field f;
+  int r;
   scl_status st = SCL_OK;
   b->has_shape = 1;
-  while ((r = next_field(w, &field, &type, &sub, &num, &st)) > 0) {
-    if (field != 1) continue;
-    if (type == WT_LEN) { /* packed dims */
-      while (sub.p < sub.end) {
-        if (!varint(&sub, &num)) return wire_bad(&sub, "a packed dimension runs past its field");
+  while ((r = next_field(w, &f, &st)) > 0) {
+    if (f.number != 1) continue;
+    if (f.type == WT_LEN) { /* packed dims */
+      while (f.sub.p < f.sub.end) {
+        if (!varint(&f.sub, &f.num)) return wire_bad(&f.sub, "a packed dimension runs past its field");
         if (b->ndim == SCL_IMP_MAX_DIMS) return wire_bad(w, "a blob with more than 8 dimensions");
-        b->dims[b->ndim++] = (size_t)num;
+        b->dims[b->ndim++] = (size_t)f.num;
       }
-    } else if (type == WT_VARINT) {
+    } else if (f.type == WT_VARINT) {
       if (b->ndim == SCL_IMP_MAX_DIMS) return wire_bad(w, "a blob with more than 8 dimensions");
-      b->dims[b->ndim++] = (size_t)num;
+      b->dims[b->ndim++] = (size_t)f.num;
     } else {
       return wire_bad(w, "a blob dimension of the wrong wire type");
     }
@@ -155,18 +163,15 @@ static scl_status blob_shape(wire *w, blob *b) {
 }
 
 static scl_status read_blob(wire *w, blob *b) {
-  uint32_t field;
-  int type, r;
-  wire sub;
-  uint64_t num;
+  field f;
   scl_status st = SCL_OK;
-  while (st == SCL_OK && (r = next_field(w, &field, &type, &sub, &num, &st)) > 0) {
-    if (field >= 1 && field <= 4 && type == WT_VARINT)
-      b->legacy[field - 1] = (size_t)(uint32_t)num, b->has_legacy = 1;
-    else if (field == 5 || field == 8)
-      st = blob_values(&sub, b, field == 8, type, &sub, num);
-    else if (field == 7 && type == WT_LEN)
-      st = blob_shape(&sub, b);
+  while (st == SCL_OK && next_field(w, &f, &st) > 0) {
+    if (f.number >= 1 && f.number <= 4 && f.type == WT_VARINT)
+      b->legacy[f.number - 1] = (size_t)(uint32_t)f.num, b->has_legacy = 1;
+    else if (f.number == 5 || f.number == 8)
+      st = blob_values(w, b, &f);
+    else if (f.number == 7 && f.type == WT_LEN)
+      st = blob_shape(&f.sub, b);
   }
   return st;
 }
@@ -209,30 +214,28 @@ static scl_status read_layer(wire *w, int v1, scl__imp_set *out) {
   const uint32_t name_field = v1 ? 4 : 1, blobs_field = v1 ? 6 : 7;
   char name[SCL_IMP_NAME_MAX + 1] = "";
   size_t at = offset_of(w);
-  uint32_t field;
-  int type, r, nblobs = 0;
-  wire sub;
-  uint64_t num;
+  field f;
+  int r, nblobs = 0;
   scl_status st = SCL_OK;
   /* The name may come after the blobs (any field order is valid): find it first. */
   wire scan = *w;
-  while ((r = next_field(&scan, &field, &type, &sub, &num, &st)) > 0)
-    if (field == name_field && type == WT_LEN) {
-      size_t n = (size_t)(sub.end - sub.p);
-      if (n == 0 || n > SCL_IMP_NAME_MAX || memchr(sub.p, 0, n))
+  while ((r = next_field(&scan, &f, &st)) > 0)
+    if (f.number == name_field && f.type == WT_LEN) {
+      size_t n = (size_t)(f.sub.end - f.sub.p);
+      if (n == 0 || n > SCL_IMP_NAME_MAX || memchr(f.sub.p, 0, n))
         return scl__fail_noctx(SCL_ERR_FORMAT, "%s: the layer at byte %zu has an empty, NUL-holding or over-long name",
                                w->path, at);
-      memcpy(name, sub.p, n);
+      memcpy(name, f.sub.p, n);
       name[n] = 0;
     }
   if (r < 0) return st;
-  while (st == SCL_OK && (r = next_field(w, &field, &type, &sub, &num, &st)) > 0) {
-    if (field != blobs_field || type != WT_LEN) continue;
+  while (st == SCL_OK && next_field(w, &f, &st) > 0) {
+    if (f.number != blobs_field || f.type != WT_LEN) continue;
     if (!*name) return scl__fail_noctx(SCL_ERR_FORMAT, "%s: the layer at byte %zu has blobs but no name", w->path, at);
     blob b;
     memset(&b, 0, sizeof b);
-    b.at = offset_of(&sub);
-    st = read_blob(&sub, &b);
+    b.at = offset_of(&f.sub);
+    st = read_blob(&f.sub, &b);
     if (st == SCL_OK) st = add_blob(w->path, name, nblobs++, &b, out);
     free(b.data);
   }
@@ -242,14 +245,12 @@ static scl_status read_layer(wire *w, int v1, scl__imp_set *out) {
 scl_status scl__caffe_read(const unsigned char *buf, size_t size, const char *path, scl__imp_set *out) {
   wire w = {buf, buf + size, buf, path};
   scl__imp_set set = {NULL, 0, 0};
-  uint32_t field;
-  int type, r, layers = 0;
-  wire sub;
-  uint64_t num;
+  field f;
+  int layers = 0;
   scl_status st = SCL_OK;
-  while (st == SCL_OK && (r = next_field(&w, &field, &type, &sub, &num, &st)) > 0)
-    if ((field == 100 || field == 2) && type == WT_LEN) {
-      st = read_layer(&sub, field == 2, &set);
+  while (st == SCL_OK && next_field(&w, &f, &st) > 0)
+    if ((f.number == 100 || f.number == 2) && f.type == WT_LEN) {
+      st = read_layer(&f.sub, f.number == 2, &set);
       layers++;
     }
   if (st == SCL_OK && set.n == 0)
