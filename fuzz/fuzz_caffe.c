@@ -1,0 +1,9 @@
+/* The Caffe .caffemodel reader (protobuf wire format) on arbitrary bytes. */
+#include "import/import_internal.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  scl__imp_set set = {0};
+  if (scl__caffe_read(data, size, "fuzz.caffemodel", &set) == SCL_OK) scl__imp_set_free(&set);
+  return 0;
+}
