@@ -89,6 +89,8 @@ typedef struct {
   scl_device_type type;
   unsigned compute_units;
   unsigned long long global_mem_bytes;
+  unsigned long long max_alloc_bytes; /* the largest single buffer (CL_DEVICE_MAX_MEM_ALLOC_SIZE): a
+                                         batch whose largest activation exceeds it is SCL_ERR_OUT_OF_MEMORY */
 } scl_device_info;
 
 /* Devices are numbered platform by platform, device by device, in the order OpenCL reports them.

@@ -179,6 +179,9 @@ scl_status scl__launch(scl_context ctx, const char *program, const char *kernel,
 /* A device buffer of at least `bytes`, slot 0..SCL_MAX_WORKSPACES-1, valid until the next call
    that asks for the same slot. */
 scl_status scl__workspace(scl_context ctx, int slot, size_t bytes, cl_mem *out);
+/* SCL_ERR_OUT_OF_MEMORY naming both sizes when one buffer of `bytes` exceeds the device's largest
+   (CL_DEVICE_MAX_MEM_ALLOC_SIZE); op names the caller in the message. */
+scl_status scl__check_alloc(scl_context ctx, const char *op, size_t bytes);
 
 /* ---- argument checks (check.c) -------------------------------------------------------------- */
 /* Each returns SCL_OK or fails with a message naming the op and the argument. */

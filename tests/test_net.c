@@ -390,11 +390,47 @@ static void bad_steps(scl_context ctx) {
   free(t.proto);
 }
 
+/* A batch whose largest activation exceeds the device's largest buffer: SCL_ERR_OUT_OF_MEMORY with
+   the sizes, no crash, nothing left half-allocated, and the net still works at a batch that fits.
+   (ctest runs this test with POCL_MEMORY_LIMIT=1: a 1 GiB PoCL device, 256 MiB buffers at most.) */
+static void too_large_batch(scl_context ctx) {
+  scl_net_config cfg = tiny_config(4, 1, 64, 64, 3);
+  cfg.widths[0] = 64; /* the first conv's output: 64 x 32 x 32 floats, 256 KiB per image */
+  cl_ulong max_alloc = 0;
+  clGetDeviceInfo(scl_context_device(ctx), CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
+  const size_t per_image = 64 * 32 * 32 * 4, n = (size_t)(max_alloc / per_image) + 1;
+  if (n * 64 * 64 * sizeof(float) > ((size_t)1 << 30)) {
+    printf("    note: the device's largest buffer (%llu bytes) needs more than 1 GiB of input: not checked\n",
+           (unsigned long long)max_alloc);
+    return;
+  }
+  scl_net net = NULL;
+  TK_OK(ctx, scl_net_create(ctx, &cfg, &net));
+  float *x = calloc(n * 64 * 64, sizeof *x), out[2 * 8];
+  TK_CHECK(x != NULL);
+  if (x) {
+    TK_STATUS(ctx, scl_net_embed(net, x, n, NULL), SCL_ERR_INVALID_ARGUMENT);
+    float *emb = malloc(n * 8 * sizeof *emb);
+    TK_STATUS(ctx, scl_net_embed(net, x, n, emb), SCL_ERR_OUT_OF_MEMORY);
+    const char *msg = scl_context_error(ctx);
+    char want[64];
+    snprintf(want, sizeof want, "a batch of %zu images", n);
+    TK_CHECK_MSG(strstr(msg, want) && strstr(msg, "CL_DEVICE_MAX_MEM_ALLOC_SIZE") && strstr(msg, "smaller batch"),
+                 "message: %s", msg);
+    free(emb);
+    TK_OK(ctx, scl_net_embed(net, x, 2, out)); /* and a batch that fits still runs */
+    for (int i = 0; i < 16; i++) TK_CHECK(isfinite(out[i]));
+  }
+  free(x);
+  scl_net_release(net);
+}
+
 int main(int argc, char **argv) {
   const tk_case cases[] = {{"structure", structure},       {"bad_configs", bad_configs},
                            {"initialisation", initialisation}, {"learns", learns},
                            {"lr_schedule", lr_schedule},   {"save_load", save_load},
                            {"resume_is_exact", resume_is_exact},
-                           {"inference_is_read_only", inference_is_read_only}, {"bad_steps", bad_steps}};
+                           {"inference_is_read_only", inference_is_read_only}, {"bad_steps", bad_steps},
+                           {"too_large_batch", too_large_batch}};
   return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

@@ -34,6 +34,12 @@ scl_status scl__net_ensure_batch(scl_net net, size_t n) {
   if (st == SCL_OK) st = scl_tensor_create(net->ctx, SCL_F32, 2, lg, &net->dlogits);
   if (st != SCL_OK) {
     scl__net_release_batch(net);
+    if (st == SCL_ERR_OUT_OF_MEMORY) {
+      char why[512];
+      snprintf(why, sizeof why, "%s", scl_context_error(net->ctx));
+      return scl__fail(net->ctx, st, "a batch of %zu images does not fit on the device (%s): use a smaller batch", n,
+                       why);
+    }
     return st;
   }
   net->batch = n;

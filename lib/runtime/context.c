@@ -283,10 +283,22 @@ cl_context scl_context_cl(scl_context ctx) { return ctx ? ctx->cl : NULL; }
 cl_device_id scl_context_device(scl_context ctx) { return ctx ? ctx->device : NULL; }
 cl_command_queue scl_context_queue(scl_context ctx) { return ctx ? ctx->queue : NULL; }
 
+scl_status scl__check_alloc(scl_context ctx, const char *op, size_t bytes) {
+  if (ctx->max_alloc && bytes > ctx->max_alloc)
+    return scl__fail(ctx, SCL_ERR_OUT_OF_MEMORY,
+                     "%s: %zu bytes (%.1f MiB) in one buffer, more than %s allows (CL_DEVICE_MAX_MEM_ALLOC_SIZE "
+                     "%zu bytes, %.1f MiB)",
+                     op, bytes, (double)bytes / 1048576.0, ctx->device_label, ctx->max_alloc,
+                     (double)ctx->max_alloc / 1048576.0);
+  return SCL_OK;
+}
+
 scl_status scl__workspace(scl_context ctx, int slot, size_t bytes, cl_mem *out) {
   scl_workspace *ws = &ctx->workspaces[slot];
   if (bytes == 0) bytes = 4;
   if (ws->bytes < bytes) {
+    scl_status st = scl__check_alloc(ctx, "a workspace", bytes);
+    if (st != SCL_OK) return st;
     if (ws->buffer) {
       /* The old buffer may still be in use by queued work; OpenCL keeps it alive until that
          work is done, so releasing here is safe. */

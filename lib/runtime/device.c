@@ -74,6 +74,9 @@ scl_status scl__device_info_of(cl_device_id id, scl_device_info *info) {
   cl_ulong mem = 0;
   clGetDeviceInfo(id, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof mem, &mem, NULL);
   info->global_mem_bytes = mem;
+  cl_ulong max_alloc = 0;
+  clGetDeviceInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof max_alloc, &max_alloc, NULL);
+  info->max_alloc_bytes = max_alloc;
   return SCL_OK;
 }
 

@@ -51,6 +51,7 @@ scl_status scl_tensor_create(scl_context ctx, scl_dtype dtype, int ndim, const s
   size_t count;
   scl_status st = check_layout(ctx, "scl_tensor_create", dtype, ndim, dims, &count);
   if (st != SCL_OK) return st;
+  if ((st = scl__check_alloc(ctx, "scl_tensor_create", count * SCL_ELEM)) != SCL_OK) return st;
   cl_int err = CL_SUCCESS;
   cl_mem buf = clCreateBuffer(ctx->cl, CL_MEM_READ_WRITE, count * SCL_ELEM, NULL, &err);
   if (err != CL_SUCCESS)
