@@ -307,7 +307,8 @@ scl_status scl_net_logits(scl_net net, const float *images, size_t n, float *out
 
 /* Model files: little-endian, versioned, CRC-32 checked (format documented in lib/net/modelfile.c).
    with_optimizer = 1 also stores the momentum histories and the iteration counter (a checkpoint), so
-   training resumes exactly. Saving is atomic: a temporary file, fsync, then rename. Loading refuses
+   training resumes exactly. Saving is atomic: a temporary file, fsync, then rename; weights holding a
+   NaN or infinity (a diverged training) are SCL_ERR_NUMERIC and nothing is written. Loading refuses
    truncated, corrupt, foreign and newer-version files with SCL_ERR_FORMAT. */
 scl_status scl_net_save(scl_net net, const char *path, int with_optimizer);
 scl_status scl_net_load(scl_context ctx, const char *path, scl_net *net);

@@ -7,24 +7,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/testkit/cli.sh"
 
-# Three "people", 6 images each, 12x10 grey PGM: a bright block whose position depends on the person,
-# plus a little deterministic noise.
-mkdir -p "$tmp/faces"
-for p in 1 2 3; do
-  mkdir -p "$tmp/faces/p$p"
-  for i in 1 2 3 4 5 6; do
-    {
-      printf 'P5\n10 12\n255\n'
-      for y in $(seq 0 11); do
-        for x in $(seq 0 9); do
-          v=$(( (x / 4 == p - 1) ? 200 : 40 ))
-          v=$(( v + (x * 7 + y * 13 + i * 29) % 23 ))
-          printf "\\$(printf '%03o' "$v")"
-        done
-      done
-    } > "$tmp/faces/p$p/$i.pgm"
-  done
-done
+make_faces "$tmp/faces"
 
 common=(--data "$tmp/faces" --net sphereface-4 --widths 4,8,8,8 --embed-dim 8 --batch 6 --lr 0.05
         --lr-steps 8,11 --margin asoftmax:m=2 --seed 3)

@@ -386,6 +386,27 @@ static void bad_steps(scl_context ctx) {
   for (int i = 0; i < 5 && st == SCL_OK; i++) st = train(net, &t, i + 1, 2, NULL);
   TK_STATUS(ctx, st, SCL_ERR_NUMERIC);
   scl_net_release(net);
+  /* Weights holding a NaN (what a diverged step leaves): saving is refused, a file already there kept. */
+  TK_OK(ctx, scl_net_create(ctx, &cfg, &net));
+  float *w = tk_read(net->params[1].value);
+  TK_CHECK(w != NULL);
+  if (w) {
+    w[0] = NAN;
+    TK_STATUS(ctx, scl_tensor_write(net->params[1].value, w, scl_tensor_count(net->params[1].value) * 4), SCL_OK);
+  }
+  free(w);
+  char path[] = "/tmp/scl_test_diverged_XXXXXX";
+  int fd = mkstemp(path);
+  TK_CHECK(fd >= 0 && write(fd, "old", 3) == 3);
+  close(fd);
+  TK_STATUS(ctx, scl_net_save(net, path, 1), SCL_ERR_NUMERIC);
+  TK_CHECK(strstr(scl_context_error(ctx), "diverged") != NULL);
+  FILE *f = fopen(path, "rb");
+  char back[8] = {0};
+  TK_CHECK(f && fread(back, 1, sizeof back, f) == 3 && !memcmp(back, "old", 3));
+  if (f) fclose(f);
+  unlink(path);
+  scl_net_release(net);
   scl_net_release(NULL);
   free(t.proto);
 }

@@ -38,6 +38,20 @@ scl_status scl_net_save(scl_net net, const char *path, int with_optimizer) {
       st = to_host(net, net->params[i].history, name, &m.tensors[net->nparams + i]);
     }
   }
+  /* Diverged weights are never written over the last good file: a NaN or infinity means training
+     has already failed, and a checkpoint holding them could only ever resume into NaN. */
+  for (size_t i = 0; st == SCL_OK && i < m.ntensors; i++) {
+    const scl_mf_tensor *t = &m.tensors[i];
+    size_t count = 1;
+    for (int d = 0; d < t->ndim; d++) count *= t->dims[d];
+    for (size_t k = 0; k < count; k++)
+      if (!isfinite(t->data[k])) {
+        st = scl__fail(net->ctx, SCL_ERR_NUMERIC,
+                       "scl_net_save: %s holds %s (training diverged): %s not written, an existing file is kept",
+                       t->name, isnan(t->data[k]) ? "NaN" : "an infinity", path);
+        break;
+      }
+  }
   if (st == SCL_OK) {
     st = scl__modelfile_save(path, &m);
     if (st != SCL_OK) scl__fail(net->ctx, st, "%s", scl_context_error(NULL));
