@@ -312,6 +312,21 @@ scl_status scl_net_logits(scl_net net, const float *images, size_t n, float *out
    truncated, corrupt, foreign and newer-version files with SCL_ERR_FORMAT. */
 scl_status scl_net_save(scl_net net, const char *path, int with_optimizer);
 scl_status scl_net_load(scl_context ctx, const char *path, scl_net *net);
+/* Data-parallel training (e.g. over MPI, as `mpirun spherecl train` does): every process trains an
+   identical net on its own share of each batch, and after the backward pass of each step, before
+   the SGD update, the hook runs; it may read and replace every parameter's gradient (the batch
+   mean of its share), e.g. sum them over the processes and divide by their number, so that each
+   process then applies the same update. A non-OK status from the hook fails the step (its status
+   is returned; the update is not applied). NULL removes the hook. */
+typedef scl_status (*scl_grad_hook)(scl_net net, void *user);
+void scl_net_set_grad_hook(scl_net net, scl_grad_hook hook, void *user);
+/* The trainable parameters, in a fixed order (the same on every process for the same config):
+   their names (as in model files), values and gradients (valid inside the hook). */
+int scl_net_param_count(scl_net net);
+const char *scl_net_param_name(scl_net net, int i);
+scl_tensor scl_net_param_value(scl_net net, int i);
+scl_tensor scl_net_param_grad(scl_net net, int i);
+
 /* The verification threshold stored with the model (NaN when none was set). */
 float scl_net_threshold(scl_net net);
 void scl_net_set_threshold(scl_net net, float threshold);

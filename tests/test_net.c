@@ -411,6 +411,64 @@ static void bad_steps(scl_context ctx) {
   free(t.proto);
 }
 
+/* The gradient hook runs after backward and before the update: zeroed gradients leave only the
+   weight decay (w ← w − lr·lr_mult·decay·decay_mult·w, the momentum history being 0 at the first
+   step); the gradients it sees are the ones the step would have used; a failing hook stops the step. */
+static int hook_calls;
+static scl_status zero_grads(scl_net net, void *user) {
+  hook_calls++;
+  int *nonzero = user;
+  for (int i = 0; i < scl_net_param_count(net); i++) {
+    scl_tensor g = scl_net_param_grad(net, i);
+    float *v = tk_read(g);
+    for (size_t k = 0; v && k < scl_tensor_count(g); k++) *nonzero += v[k] != 0;
+    free(v);
+    scl_status st = scl_tensor_fill(g, 0.0f);
+    if (st != SCL_OK) return st;
+  }
+  return SCL_OK;
+}
+static scl_status failing_hook(scl_net net, void *user) {
+  (void)net, (void)user;
+  return SCL_ERR_NUMERIC;
+}
+
+static void grad_hook(scl_context ctx) {
+  scl_net_config cfg = tiny_config(4, 1, 8, 8, 3);
+  cfg.weight_decay = 0.01f, cfg.lr = 0.5f;
+  cfg.margin.grad = SCL_GRAD_EXACT; /* Caffe mode would also normalise the class weights in place */
+  scl_net net = NULL;
+  TK_OK(ctx, scl_net_create(ctx, &cfg, &net));
+  const toy t = toy_make(3, 8, 8, 9);
+  const int np = scl_net_param_count(net);
+  TK_CHECK(np == net->nparams && scl_net_param_count(NULL) == 0 && scl_net_param_grad(net, np) == NULL &&
+           scl_net_param_value(net, -1) == NULL && !strcmp(scl_net_param_name(net, 0), net->params[0].name));
+  float *before[SCL_NET_MAX_PARAMS];
+  for (int i = 0; i < np; i++) before[i] = tk_read(scl_net_param_value(net, i));
+  int nonzero = 0;
+  hook_calls = 0;
+  scl_net_set_grad_hook(net, zero_grads, &nonzero);
+  TK_OK(ctx, train(net, &t, 1, 4, NULL));
+  TK_CHECK(hook_calls == 1 && nonzero > 0); /* it saw the real gradients */
+  for (int i = 0; i < np; i++) {
+    const scl_param *p = &net->params[i];
+    float *after = tk_read(p->value);
+    const double keep = 1.0 - (double)cfg.lr * p->lr_mult * cfg.weight_decay * p->decay_mult;
+    int same = 1;
+    for (size_t k = 0; after && before[i] && k < scl_tensor_count(p->value); k++)
+      same &= fabs(after[k] - keep * before[i][k]) <= 1e-6 * (fabs(before[i][k]) + 1e-6);
+    TK_CHECK_MSG(same, "%s is not just decayed", p->name);
+    free(after), free(before[i]);
+  }
+  scl_net_set_grad_hook(net, failing_hook, NULL);
+  TK_STATUS(ctx, train(net, &t, 2, 4, NULL), SCL_ERR_NUMERIC);
+  TK_CHECK(scl_net_iteration(net) == 1);
+  scl_net_set_grad_hook(net, NULL, NULL);
+  TK_OK(ctx, train(net, &t, 2, 4, NULL));
+  scl_net_release(net);
+  free(t.proto);
+}
+
 /* A batch whose largest activation exceeds the device's largest buffer: SCL_ERR_OUT_OF_MEMORY with
    the sizes, no crash, nothing left half-allocated, and the net still works at a batch that fits.
    (ctest runs this test with POCL_MEMORY_LIMIT=1: a 1 GiB PoCL device, 256 MiB buffers at most.) */
@@ -452,6 +510,6 @@ int main(int argc, char **argv) {
                            {"lr_schedule", lr_schedule},   {"save_load", save_load},
                            {"resume_is_exact", resume_is_exact},
                            {"inference_is_read_only", inference_is_read_only}, {"bad_steps", bad_steps},
-                           {"too_large_batch", too_large_batch}};
+                           {"too_large_batch", too_large_batch}, {"grad_hook", grad_hook}};
   return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

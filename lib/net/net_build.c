@@ -284,3 +284,12 @@ float scl_net_threshold(scl_net net) { return net ? net->threshold : NAN; }
 void scl_net_set_threshold(scl_net net, float threshold) {
   if (net) net->threshold = threshold;
 }
+
+void scl_net_set_grad_hook(scl_net net, scl_grad_hook hook, void *user) {
+  if (net) net->grad_hook = hook, net->grad_hook_user = user;
+}
+int scl_net_param_count(scl_net net) { return net ? net->nparams : 0; }
+static int param_ok(scl_net net, int i) { return net && i >= 0 && i < net->nparams; }
+const char *scl_net_param_name(scl_net net, int i) { return param_ok(net, i) ? net->params[i].name : NULL; }
+scl_tensor scl_net_param_value(scl_net net, int i) { return param_ok(net, i) ? net->params[i].value : NULL; }
+scl_tensor scl_net_param_grad(scl_net net, int i) { return param_ok(net, i) ? net->params[i].grad : NULL; }

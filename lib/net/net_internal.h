@@ -53,6 +53,8 @@ struct scl_net_s {
   scl_tensor scratch[SCL_NET_MAX_ACTS]; /* for activations with two consumers (residual inputs) */
   scl_tensor labels, logits, dlogits;
   scl_tensor wn, dwn; /* exact mode: the normalised class weights and their gradient */
+  scl_grad_hook grad_hook; /* run between backward and the SGD update (data-parallel training) */
+  void *grad_hook_user;
 };
 
 /* net_build.c */

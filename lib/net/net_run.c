@@ -200,6 +200,7 @@ scl_status scl_net_train_step(scl_net net, const float *images, const int *label
     return st;
   }
   if ((st = backward(net)) != SCL_OK) return st;
+  if (net->grad_hook && (st = net->grad_hook(net, net->grad_hook_user)) != SCL_OK) return st;
 
   const float lr = learning_rate(&net->cfg, it);
   for (int i = 0; i < net->nparams; i++) {
