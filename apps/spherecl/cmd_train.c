@@ -4,8 +4,13 @@
    The batch of iteration `it` is a pure function of (seed, it): sample positions (it−1)·B .. it·B−1
    of an endless stream of epochs, each a seeded permutation of the dataset, with mirror flags hashed
    from (seed, position), and so are the crop offsets when --crop cuts the input from larger stored
-   images. So a resumed run sees exactly the batches the uninterrupted run would. */
+   images. So a resumed run sees exactly the batches the uninterrupted run would.
+
+   Under mpirun the job's N ranks split every batch: rank r takes positions r·B/N .. (r+1)·B/N − 1 of
+   it, and the gradients are averaged over the ranks before each (identical) update, so that any N
+   trains the same model up to the order of float sums (cli_mpi.c). Rank 0 alone prints and saves. */
 #include "cli_common.h"
+#include "cli_mpi.h"
 #include "commands.h"
 #include "train_log.h"
 
@@ -26,6 +31,7 @@ typedef struct {
   long batch, iters, checkpoint_every, print_every;
   int mirror; /* -1: default (on for image folders, off for MNIST) */
   int quiet;  /* no progress lines (the log, errors and the closing lines stay) */
+  int rank;   /* this process's MPI rank: only rank 0 prints progress and writes files */
 } train_opts;
 
 static volatile sig_atomic_t interrupted;
@@ -298,7 +304,7 @@ static int open_training_data(const train_opts *o, scl_dataset *ds, int *is_mnis
     }
     if (st == SCL_OK && (st = scl_pairs_fold_people(pairs, npairs, fold - 1, &names, &nnames)) == SCL_OK) {
       filter.exclude = (const char *const *)names, filter.nexclude = nnames;
-      fprintf(stderr, "leaving out the %zu people of fold %d of %s\n", nnames, fold, path);
+      if (o->rank == 0) fprintf(stderr, "leaving out the %zu people of fold %d of %s\n", nnames, fold, path);
     }
     if (st != SCL_OK) cli_report("train", NULL, st);
   }
@@ -323,10 +329,25 @@ static int save(scl_net net, const char *path, int with_optimizer, const char *w
   return 1;
 }
 
-int cmd_train(int argc, char **argv) {
+static int train(int argc, char **argv, cli_mpi *mpi) {
   train_opts o;
   int rc = parse(argc, argv, &o);
   if (rc) return rc;
+  o.rank = mpi->rank;
+  if (mpi->size > 1) {
+    if (o.batch % mpi->size) {
+      fprintf(stderr, "spherecl train: --batch %ld (the global batch) does not split over %d ranks\n", o.batch,
+              mpi->size);
+      return 2;
+    }
+    if (mpi->rank == 0)
+      fprintf(stderr, "spherecl train: one job of %d ranks (MPI), batch %ld = %d x %ld\n", mpi->size, o.batch,
+              mpi->size, o.batch / mpi->size);
+    else
+      o.quiet = 1, o.log = o.plot = NULL;
+  }
+  char device_buf[32];
+  o.device = cli_mpi_device(mpi, o.device, device_buf, sizeof device_buf);
   scl_dataset ds = NULL;
   int is_mnist = 0;
   if (open_training_data(&o, &ds, &is_mnist)) return 1;
@@ -379,14 +400,18 @@ int cmd_train(int argc, char **argv) {
   if (o.mirror < 0) o.mirror = !is_mnist;
   char ckpt[4096];
   snprintf(ckpt, sizeof ckpt, "%s.ckpt", o.out);
-  fprintf(stderr,
+  if (o.rank == 0)
+    fprintf(stderr,
           "training SphereFace-%d (%dx%dx%d%s, %d classes, %zu images, embedding %d) on %s, batch %ld, lr %g, "
           "from iteration %ld to %ld\n",
           cfg->depth, c, cfg->in_height, cfg->in_width, cfg->input.crop_height ? " random crops" : "", cfg->num_classes,
           n, cfg->embed_dim, o.device ? o.device : "the default device", o.batch, (double)cfg->lr,
           scl_net_iteration(net) + 1, o.iters);
+  if (mpi->size > 1) scl_net_set_grad_hook(net, cli_mpi_average_grads, mpi);
 
-  size_t bsz = (size_t)o.batch, img = (size_t)c * cfg->in_height * cfg->in_width;
+  /* This rank's share of each batch: bsz samples from position `first` of the global batch. */
+  size_t bsz = (size_t)(o.batch / mpi->size), first = (size_t)mpi->rank * bsz;
+  size_t img = (size_t)c * cfg->in_height * cfg->in_width;
   int *top = malloc(bsz * sizeof *top), *left = malloc(bsz * sizeof *left);
   float *images = malloc(bsz * img * sizeof *images);
   int *labels = malloc(bsz * sizeof *labels);
@@ -409,10 +434,11 @@ int cmd_train(int argc, char **argv) {
   double t0 = cli_now(), rate = 0;
   long it0 = scl_net_iteration(net);
   scl_train_stats s = {0};
-  while (scl_net_iteration(net) < o.iters && !interrupted) {
+  int stop = 0;
+  while (scl_net_iteration(net) < o.iters && !stop) {
     long it = scl_net_iteration(net) + 1;
     for (size_t i = 0; i < bsz; i++) {
-      unsigned long long pos = (unsigned long long)(it - 1) * bsz + i;
+      unsigned long long pos = (unsigned long long)(it - 1) * (unsigned long long)o.batch + first + i;
       idx[i] = sample_at(&smp, pos, &flip[i]);
       if (!o.mirror) flip[i] = 0;
       top[i] = offset_at(&smp, pos, 1, h - cfg->in_height + 1);
@@ -429,26 +455,30 @@ int cmd_train(int argc, char **argv) {
       rc = 1;
       break;
     }
+    stop = cli_mpi_step_done(mpi, &s, interrupted); /* every rank stops after the same step */
     double elapsed = cli_now() - t0;
-    rate = elapsed > 0 ? (double)(s.iteration - it0) * bsz / elapsed : 0;
+    rate = elapsed > 0 ? (double)(s.iteration - it0) * (double)o.batch / elapsed : 0;
     progress(&o, &s, rate, tty, s.iteration == o.iters);
     if (s.iteration == 1 || s.iteration % o.print_every == 0 || s.iteration == o.iters) train_log_add(&log, &s, rate);
-    if (o.checkpoint_every && s.iteration % o.checkpoint_every == 0 && !save(net, ckpt, 1, NULL)) {
+    if (o.rank == 0 && o.checkpoint_every && s.iteration % o.checkpoint_every == 0 && !save(net, ckpt, 1, NULL)) {
       rc = 1;
       break;
     }
   }
   signal(SIGINT, SIG_DFL);
-  if (interrupted) {
-    if (tty) fputc('\n', stderr);
-    rc = save(net, ckpt, 1, "interrupted: wrote checkpoint") ? 130 : 1;
-    resume_hint(&o, ckpt);
-  } else if (rc == 0) {
+  if (stop && rc == 0) {
+    if (tty && o.rank == 0) fputc('\n', stderr);
+    rc = o.rank || save(net, ckpt, 1, "interrupted: wrote checkpoint") ? 130 : 1;
+    if (o.rank == 0) resume_hint(&o, ckpt);
+  } else if (rc == 0 && o.rank == 0) {
     double elapsed = cli_now() - t0;
     if (!save(net, o.out, 0, "saved model")) rc = 1;
     else
       fprintf(stderr, "trained %ld iterations in %.1f s (%.1f images/s)\n", scl_net_iteration(net) - it0, elapsed,
-              elapsed > 0 ? (double)(scl_net_iteration(net) - it0) * bsz / elapsed : 0.0);
+              elapsed > 0 ? (double)(scl_net_iteration(net) - it0) * (double)o.batch / elapsed : 0.0);
+    if (mpi->size > 1 && mpi->steps)
+      fprintf(stderr, "gradient allreduce: %.2f ms per step on rank 0 (%zu floats, %.1f MB)\n",
+              1e3 * mpi->allreduce_s / (double)mpi->steps, mpi->nbuf, (double)mpi->nbuf * 4 / 1e6);
   }
   if (train_log_close(&log) && rc == 0) rc = 1;
 free_batch:
@@ -457,5 +487,16 @@ done:
   scl_net_release(net);
   scl_context_release(ctx);
   scl_dataset_release(ds);
+  return rc;
+}
+
+int cmd_train(int argc, char **argv) {
+  cli_mpi mpi;
+  if (cli_mpi_start(&mpi, &argc, &argv)) return 1;
+  int rc = train(argc, argv, &mpi);
+  /* A failed rank takes the whole job down rather than leave the others waiting in an allreduce;
+     an interrupted job (130) has stopped on every rank together. */
+  if (rc != 0 && rc != 130) cli_mpi_fail(&mpi, rc);
+  cli_mpi_stop(&mpi);
   return rc;
 }

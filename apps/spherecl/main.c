@@ -1,4 +1,5 @@
 /* spherecl — the command-line tool. Each subcommand lives in its own cmd_*.c file. */
+#include "cli_mpi.h"
 #include "commands.h"
 
 #include <stdio.h>
@@ -45,7 +46,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(argv[1], "--version")) {
-    printf("spherecl %s\n", scl_version());
+    const char *mpi = cli_mpi_feature();
+    printf("spherecl %s\nfeatures: %s\n", scl_version(), mpi ? mpi : "none (built without MPI)");
     return 0;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
