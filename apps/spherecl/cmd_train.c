@@ -78,7 +78,9 @@ static void usage(FILE *f) {
           "                         iterations (appended to when resuming)\n"
           "  --plot FILE.png        draw loss, accuracy, lambda and lr when training stops (needs gnuplot)\n"
           "  --quiet                no progress lines (errors, --log and the closing lines stay)\n"
-          "Ctrl-C writes FILE.ckpt and exits; resume with --resume FILE.ckpt.\n");
+          "Ctrl-C writes FILE.ckpt and exits; resume with --resume FILE.ckpt.\n"
+          "Under mpirun (a build with MPI): one job of N ranks, each with B/N of every --batch B; the\n"
+          "gradients are averaged over the ranks, rank 0 prints and saves (mpirun -n 2 spherecl train ...).\n");
 }
 
 /* Returns 0 on success, 2 on bad usage (message printed). */
