@@ -32,7 +32,16 @@ for k in $(seq 1 "$kills"); do
     "$app" train "${common[@]}" --iters 100000 --checkpoint-every 1 --out "$model" 2> "$tmp/run.err" &
   fi
   pid=$!
-  sleep "$(printf '0.%03d' $((200 + RANDOM % 800)))"
+  # Once this run has replaced the checkpoint (each save renames a new file in: a new inode), it is
+  # writing one every iteration; then a random moment within the next 0.3 s. However slow the
+  # machine, the kills land while checkpoints are being written.
+  before=$(stat -c %i "$ckpt" 2>/dev/null || echo none)
+  for _ in $(seq 1 3000); do
+    [ "$(stat -c %i "$ckpt" 2>/dev/null || echo none)" != "$before" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+  done
+  sleep "$(printf '0.%03d' $((RANDOM % 300)))"
   if kill -9 "$pid" 2>/dev/null; then
     killed=$((killed + 1))
   else
