@@ -8,9 +8,11 @@
 # everyone not in pairsDevTest.txt, then verify pairsDevTest's 500+500 pairs cut into 10 folds of
 # 50+50 (mean accuracy over the folds, each with its threshold from the other nine).
 # MARGIN is a `spherecl train --margin` spec (default asoftmax:m=4; `softmax` for the baseline).
-# The defaults fit in ~30 minutes on a 2-core CPU (see bench/README.md for why these sizes).
+# The defaults fit in ~30 minutes on a 2-core CPU (see bench/README.md for why these sizes; 2400
+# iterations were chosen on View 1, `bench/lfw.sh dev`). A device without a tuning cache is tuned
+# first (`spherecl tune`, 5-10 minutes, once per machine): CLBlast's defaults run 3x slower.
 # Environment: SPHERECL (the binary, default build/spherecl), LFW (default ../shared/data/lfw),
-# WORK (default lfw-work), ITERS (1200), BATCH (64), LR (0.02), SEED (1), DEVICE (default device).
+# WORK (default lfw-work), ITERS (2400), BATCH (64), LR (0.02), SEED (1), DEVICE (default device).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 K=${1:?usage: bench/lfw.sh K [MARGIN]   (K = the held-out fold, 1..10)}
@@ -18,7 +20,7 @@ MARGIN=${2:-asoftmax:m=4}
 SPHERECL=${SPHERECL:-$root/build/spherecl}
 LFW=${LFW:-$root/../shared/data/lfw}
 WORK=${WORK:-lfw-work}
-ITERS=${ITERS:-1200} BATCH=${BATCH:-64} LR=${LR:-0.02} SEED=${SEED:-1}
+ITERS=${ITERS:-2400} BATCH=${BATCH:-64} LR=${LR:-0.02} SEED=${SEED:-1}
 dev=()
 [ -n "${DEVICE:-}" ] && dev=(--device "$DEVICE")
 case "$K" in [1-9] | 10 | dev) ;; *) echo "bench/lfw.sh: K must be a fold 1..10 or dev, got \"$K\"" >&2; exit 2 ;; esac
@@ -43,6 +45,11 @@ fi
 tag=$(echo "$MARGIN" | tr -c 'A-Za-z0-9.=\n' '_')
 model="$WORK/fold$K-$tag-s$SEED-i$ITERS.scl"
 start=$(date +%s)
+
+if [ -z "${SPHERECL_TUNING:-}" ] && "$SPHERECL" devices 2>/dev/null | grep -q "not tuned"; then
+  echo "== no tuning cache for the device: spherecl tune, once (5-10 minutes; every later run uses it)" >&2
+  "$SPHERECL" tune "${dev[@]}" >&2
+fi
 
 echo "== align (cached in $WORK/aligned-48x56p2)" >&2
 "$SPHERECL" align --root "$LFW" --landmarks "$LFW/lfw_landmark.txt" --out "$WORK/aligned-48x56p2" \
