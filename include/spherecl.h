@@ -6,7 +6,7 @@
  *   2. Devices and contexts                scl_device_count, scl_device_get_info, scl_context_create, ...
  *   3. Tensors                             scl_tensor_create, scl_tensor_wrap, scl_tensor_read/write/fill, ...
  *   4. Operations (forward and backward)   conv2d, linear, prelu, add, weightnorm, margin, softmax_xent, sgd
- *   5. Networks and training               scl_net_* (SphereFace-4/10/20/36/64, model files), scl_input_format
+ *   5. Networks and training               scl_net_* (SphereFace-4..64, model files, grad hook), scl_input_format
  *   6. Data                                scl_dataset_* (MNIST IDX, image folders, filters, crops), scl_image_load*
  *   7. Face verification                   scl_pairs_*, scl_verify_* (the LFW 10-fold protocol)
  *   8. Face alignment                      scl_align_* (landmarks → aligned crops), scl_landmarks_read
