@@ -19,6 +19,7 @@ cmake --build "$build" -j"$(nproc)" > "$build.build.log" 2>&1 || { tail -n 30 "$
 mkdir -p "$build/artifacts"
 failed=0
 for f in "${fuzzers[@]}"; do
+  [ -d "$root/fuzz/seeds/$f" ] || { echo "ci/fuzz.sh: no seeds in fuzz/seeds/$f" >&2; failed=1; continue; }
   corpus=$build/corpus/$f
   mkdir -p "$corpus"
   # PoCL keeps allocations to the end of the process: the tuning fuzzer, which needs a context,
@@ -35,10 +36,10 @@ for f in "${fuzzers[@]}"; do
     failed=1
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
-  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
+  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2 || true)
+  ft=$(grep -o 'ft: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2 || true)
   printf 'fuzz_%-10s %-6s %12s executions  cov %6s  ft %6s  corpus %5s files\n' "$f" "$status" "${runs:-?}" \
     "${cov:-?}" "${ft:-?}" "$(ls "$corpus" | wc -l)"
-  [ $status = ok ] || grep -A 30 -m 1 -E "ERROR|==[0-9]+==|runtime error|deadly signal|Timeout" "$log" >&2 || true
+  [ $status = ok ] || grep -A 30 -m 1 -E "ERROR|==[0-9]+==|runtime error|deadly signal|Timeout|No such file" "$log" >&2 || true
 done
 exit $failed
