@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__GNUC__)
 #define SCL_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -109,6 +110,30 @@ scl_status scl__atomic_commit(scl__atomic_file *af, const char *op);
 void scl__atomic_abort(scl__atomic_file *af);
 /* mkdir -p of the folder path lies in; 1 on success, 0 with errno set. */
 int scl__make_parent_dirs(const char *path);
+
+/* ---- little-endian bytes: every file format spherecl reads or writes is little-endian, whatever
+   the host (model files, torch storages, zip headers, protobuf fixed-size numbers) -------------- */
+/* The n-byte (n <= 8) little-endian number at p. */
+static inline uint64_t scl__le(const unsigned char *p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
+  return v;
+}
+/* Writes the n low bytes of v at p, least significant first. */
+static inline void scl__put_le(unsigned char *p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+/* IEEE-754 bit patterns as numbers (NaN payloads kept). */
+static inline float scl__f32_bits(uint32_t u) {
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+static inline double scl__f64_bits(uint64_t u) {
+  double d;
+  memcpy(&d, &u, 8);
+  return d;
+}
 
 /* ---- whole files (read_file.c) ------------------------------------------------------------------ */
 /* Reads a regular file of at most max_bytes into *data (malloc'd; free it) and *size. Messages name it

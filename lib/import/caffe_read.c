@@ -65,9 +65,8 @@ static int next_field(wire *w, field *f, scl_status *st) {
   case WT_FIXED32: {
     size_t n = f->type == WT_FIXED64 ? 8 : 4;
     if ((size_t)(w->end - w->p) < n) return *st = wire_bad(w, "a fixed-size number runs past its message"), -1;
-    uint64_t v = 0;
-    for (size_t i = n; i-- > 0;) v = v << 8 | w->p[i];
-    w->p += n, f->num = v;
+    f->num = scl__le(w->p, (int)n);
+    w->p += n;
     return 1;
   }
   case WT_LEN: {
@@ -82,17 +81,6 @@ static int next_field(wire *w, field *f, scl_status *st) {
   }
 }
 
-static float f32_of(uint32_t u) {
-  float f;
-  memcpy(&f, &u, 4);
-  return f;
-}
-
-static float f64_to_f32(uint64_t u) {
-  double d;
-  memcpy(&d, &u, 8);
-  return (float)d;
-}
 
 /* One blob: its shape and values, collected before they are checked against each other. */
 typedef struct {
@@ -121,7 +109,9 @@ static scl_status blob_values(wire *w, blob *b, field *f) {
   const size_t size = is_double ? 8 : 4;
   wire *sub = &f->sub;
   if (f->type == (is_double ? WT_FIXED64 : WT_FIXED32))
-    return blob_push(b, is_double ? f64_to_f32(f->num) : f32_of((uint32_t)f->num)) ? SCL_OK : wire_bad(w, "out of memory");
+    return blob_push(b, is_double ? (float)scl__f64_bits(f->num) : scl__f32_bits((uint32_t)f->num))
+               ? SCL_OK
+               : wire_bad(w, "out of memory");
   if (f->type != WT_LEN) return wire_bad(w, "blob data of the wrong wire type");
   size_t count = (size_t)(sub->end - sub->p);
   if (count % size) return wire_bad(sub, "packed blob data whose length is not a multiple of the value size");
@@ -132,9 +122,8 @@ static scl_status blob_values(wire *w, blob *b, field *f) {
     b->data = d, b->cap = cap;
   }
   for (const unsigned char *p = sub->p; p < sub->end; p += size) {
-    uint64_t v = 0;
-    for (size_t i = size; i-- > 0;) v = v << 8 | p[i];
-    b->data[b->n++] = is_double ? f64_to_f32(v) : f32_of((uint32_t)v);
+    uint64_t v = scl__le(p, (int)size);
+    b->data[b->n++] = is_double ? (float)scl__f64_bits(v) : scl__f32_bits((uint32_t)v);
   }
   return SCL_OK;
 }

@@ -250,10 +250,11 @@ scl_status scl_net_export(scl_net net, scl_model_format format, const char *path
       free(w);
     }
     /* The port's unit convs always have a bias: zeros where this net has none. */
-    int s, u, j, n = 0;
-    if (st == SCL_OK && !net->cfg.unit_bias && sscanf(p->name, "stage%d.unit%d.conv%d.w%n", &s, &u, &j, &n) == 3 &&
-        !p->name[n]) {
-      snprintf(name, sizeof name, "conv%d_%d.bias", s, 2 * u + j - 1);
+    size_t len = strlen(p->name);
+    if (st == SCL_OK && !net->cfg.unit_bias && strstr(p->name, ".unit") && len > 2 && !strcmp(p->name + len - 2, ".w")) {
+      char bias[64];
+      snprintf(bias, sizeof bias, "%.*s.b", (int)(len - 2), p->name);
+      external_name(bias, name, sizeof name);
       float *zeros;
       if ((st = scl__imp_set_add(&set, path, name, 1, dims, &zeros)) == SCL_OK)
         memset(zeros, 0, dims[0] * sizeof *zeros);

@@ -84,12 +84,6 @@ static const unsigned char *take(pk_machine *m, size_t n) {
   return p;
 }
 
-static uint64_t le(const unsigned char *p, int n) {
-  uint64_t v = 0;
-  for (int i = n - 1; i >= 0; i--) v = v << 8 | p[i];
-  return v;
-}
-
 static scl_status push_int(pk_machine *m, long long i) {
   pk_value *v = new_value(m, PK_INT);
   if (v) v->i = i, v->fits = 1;
@@ -117,7 +111,7 @@ static scl_status push_long(pk_machine *m, size_t n) {
   memcpy(v->str, p, n);
   v->len = n;
   if (n <= 8) {
-    uint64_t u = le(p, (int)n);
+    uint64_t u = scl__le(p, (int)n);
     if (n > 0 && n < 8 && (p[n - 1] & 0x80)) u |= ~(uint64_t)0 << (8 * n); /* sign-extend */
     v->i = (long long)u, v->fits = 1;
   }
@@ -238,13 +232,13 @@ static scl_status step(pk_machine *m, int *stop) {
   case '}': return push(m, new_value(m, PK_DICT));
   case 'J': /* BININT */
     if (!(a = take(m, 4))) return bad(m, "an integer runs past the end of the file");
-    return push_int(m, (long long)(int32_t)(uint32_t)le(a, 4));
+    return push_int(m, (long long)(int32_t)(uint32_t)scl__le(a, 4));
   case 'K': /* BININT1 */
     if (!(a = take(m, 1))) return bad(m, "an integer runs past the end of the file");
     return push_int(m, a[0]);
   case 'M': /* BININT2 */
     if (!(a = take(m, 2))) return bad(m, "an integer runs past the end of the file");
-    return push_int(m, (long long)le(a, 2));
+    return push_int(m, (long long)scl__le(a, 2));
   case 0x8a: /* LONG1 */
     if (!(a = take(m, 1))) return bad(m, "a long integer runs past the end of the file");
     return push_long(m, a[0]);
@@ -258,7 +252,7 @@ static scl_status step(pk_machine *m, int *stop) {
   }
   case 'X': case 'T': case 'B': /* BINUNICODE, BINSTRING, BINBYTES: 4-byte length */
     if (!(a = take(m, 4))) return bad(m, "a string length runs past the end of the file");
-    return push_text(m, op == 'B' ? PK_BYTES : PK_STR, (size_t)le(a, 4));
+    return push_text(m, op == 'B' ? PK_BYTES : PK_STR, (size_t)scl__le(a, 4));
   case 0x8c: case 'U': case 'C': /* SHORT_BINUNICODE, SHORT_BINSTRING, SHORT_BINBYTES */
     if (!(a = take(m, 1))) return bad(m, "a string length runs past the end of the file");
     return push_text(m, op == 'C' ? PK_BYTES : PK_STR, a[0]);
@@ -300,7 +294,7 @@ static scl_status step(pk_machine *m, int *stop) {
     return memo_put(m, a[0]);
   case 'r': /* LONG_BINPUT */
     if (!(a = take(m, 4))) return bad(m, "a memo index runs past the end of the file");
-    return memo_put(m, le(a, 4));
+    return memo_put(m, scl__le(a, 4));
   case 0x94: /* MEMOIZE: the next free index */
     return memo_put(m, m->memo_n);
   case 'h': /* BINGET */
@@ -308,7 +302,7 @@ static scl_status step(pk_machine *m, int *stop) {
     return memo_get(m, a[0]);
   case 'j': /* LONG_BINGET */
     if (!(a = take(m, 4))) return bad(m, "a memo index runs past the end of the file");
-    return memo_get(m, le(a, 4));
+    return memo_get(m, scl__le(a, 4));
   case 'R': case 0x81: /* REDUCE, NEWOBJ */
     return call(m);
   case 'b': /* BUILD: the state an object's __setstate__ would get; nothing spherecl reads */

@@ -158,8 +158,7 @@ static scl_status locate_storages(reader *r, const unsigned char *buf, size_t si
     if (size - pos < 8)
       return scl__fail_noctx(SCL_ERR_FORMAT, "%s: the file ends at byte %zu, in storage \"%s\"'s header (truncated)",
                              r->path, size, s->key);
-    uint64_t n = 0;
-    for (int b = 7; b >= 0; b--) n = n << 8 | buf[pos + (size_t)b];
+    uint64_t n = scl__le(buf + pos, 8);
     pos += 8;
     if (n > (size - pos) / s->elem)
       return scl__fail_noctx(SCL_ERR_FORMAT,
@@ -182,19 +181,9 @@ static float half_to_float(uint16_t h) {
 }
 
 static float element(const unsigned char *p, dtype dt) {
-  uint64_t u = 0;
-  size_t n = dt == DT_DOUBLE ? 8 : dt == DT_HALF ? 2 : 4;
-  for (size_t i = n; i-- > 0;) u = u << 8 | p[i];
-  if (dt == DT_HALF) return half_to_float((uint16_t)u);
-  if (dt == DT_DOUBLE) {
-    double d;
-    memcpy(&d, &u, 8);
-    return (float)d;
-  }
-  uint32_t w = (uint32_t)u;
-  float f;
-  memcpy(&f, &w, 4);
-  return f;
+  if (dt == DT_HALF) return half_to_float((uint16_t)scl__le(p, 2));
+  if (dt == DT_DOUBLE) return (float)scl__f64_bits(scl__le(p, 8));
+  return scl__f32_bits((uint32_t)scl__le(p, 4));
 }
 
 /* Copies a strided tensor out of its storage, after checking that every element lies inside it. */

@@ -21,7 +21,7 @@ static void put(out_file *o, const void *p, size_t n) {
 static void op(out_file *o, unsigned char c) { put(o, &c, 1); }
 static void le(out_file *o, uint64_t v, int n) {
   unsigned char b[8];
-  for (int i = 0; i < n; i++) b[i] = (unsigned char)(v >> (8 * i));
+  scl__put_le(b, v, n);
   put(o, b, (size_t)n);
 }
 static void str(out_file *o, const char *s) { /* BINUNICODE */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint32_t u16(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
-static uint32_t u32(const unsigned char *p) { return u16(p) | u16(p + 2) << 16; }
+static uint32_t u16(const unsigned char *p) { return (uint32_t)scl__le(p, 2); }
+static uint32_t u32(const unsigned char *p) { return (uint32_t)scl__le(p, 4); }
 
 static scl_status bad(const char *path, size_t at, const char *what) {
   return scl__fail_noctx(SCL_ERR_FORMAT, "%s: damaged zip archive at byte %zu: %s", path, at, what);

@@ -62,16 +62,10 @@
 
 /* ---- little-endian bytes ------------------------------------------------------------------------ */
 
-static void put_u32(unsigned char *p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static void put_u64(unsigned char *p, uint64_t v) {
-  for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-static uint32_t get_u32(const unsigned char *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get_u64(const unsigned char *p) { return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
+static void put_u32(unsigned char *p, uint32_t v) { scl__put_le(p, v, 4); }
+static void put_u64(unsigned char *p, uint64_t v) { scl__put_le(p, v, 8); }
+static uint32_t get_u32(const unsigned char *p) { return (uint32_t)scl__le(p, 4); }
+static uint64_t get_u64(const unsigned char *p) { return scl__le(p, 8); }
 
 /* ---- the header, described once for both directions ---------------------------------------------- */
 
