@@ -161,6 +161,12 @@ static scl_status read_all(line_reader *r, scl_pair **pairs, size_t *npairs, int
   scl_status st = read_header(r, folds, &per_class);
   if (st != SCL_OK) return st;
   size_t block = 2 * (size_t)per_class, total = (size_t)*folds * block;
+  /* A pair line is at least 6 bytes ("a\t1\t2\n"): a header promising more pairs than the file can
+     hold is refused before anything is allocated for them (found by fuzz_text). */
+  struct stat sb;
+  if (fstat(fileno(r->f), &sb) == 0 && S_ISREG(sb.st_mode) && total > (size_t)sb.st_size / 6 + 1)
+    return scl__fail_noctx(SCL_ERR_FORMAT, "%s: the header's %d × 2 × %d pairs are more than its %lld bytes can hold",
+                           r->path, *folds, per_class, (long long)sb.st_size);
   scl_pair *v = calloc(total, sizeof *v);
   if (!v) return scl__fail_noctx(SCL_ERR_OUT_OF_MEMORY, "%s: out of host memory for %zu pairs", r->path, total);
   int eof = 0;
