@@ -6,7 +6,7 @@
  *   2. Devices and contexts                scl_device_count, scl_device_get_info, scl_context_create, ...
  *   3. Tensors                             scl_tensor_create, scl_tensor_wrap, scl_tensor_read/write/fill, ...
  *   4. Operations (forward and backward)   conv2d, linear, prelu, add, weightnorm, margin, softmax_xent, sgd
- *   5. Networks and training               scl_net_* (SphereFace-4..64, model files, grad hook), scl_input_format
+ *   5. Networks and training               scl_net_* (SphereFace-4..64, model files, grad hooks), scl_input_format
  *   6. Data                                scl_dataset_* (MNIST IDX, image folders, filters, crops), scl_image_load*
  *   7. Face verification                   scl_pairs_*, scl_verify_* (the LFW 10-fold protocol)
  *   8. Face alignment                      scl_align_* (landmarks → aligned crops), scl_landmarks_read
@@ -320,6 +320,16 @@ scl_status scl_net_load(scl_context ctx, const char *path, scl_net *net);
    is returned; the update is not applied). NULL removes the hook. */
 typedef scl_status (*scl_grad_hook)(scl_net net, void *user);
 void scl_net_set_grad_hook(scl_net net, scl_grad_hook hook, void *user);
+/* Overlapping communication with the backward pass: during the backward pass of each step, as soon
+   as parameter i's gradient is complete (all its work enqueued: scl_tensor_read of it returns the
+   final value, waiting only for the work queued before), ready(net, i, user) runs, once for every
+   parameter and step, in a fixed order: the class weights first, then layer by layer from the
+   embedding down to the first convolution. An application can read a group of gradients and start
+   summing them over processes while the device computes the rest, and finish in the grad hook
+   (which still runs after the last one). A non-OK status fails the step like the grad hook's.
+   NULL removes it. */
+typedef scl_status (*scl_grad_ready_hook)(scl_net net, int param, void *user);
+void scl_net_set_grad_ready_hook(scl_net net, scl_grad_ready_hook ready, void *user);
 /* The trainable parameters, in a fixed order (the same on every process for the same config):
    their names (as in model files), values and gradients (valid inside the hook). */
 int scl_net_param_count(scl_net net);

@@ -469,6 +469,77 @@ static void grad_hook(scl_context ctx) {
   free(t.proto);
 }
 
+/* The ready hook runs during backward, once per parameter and step, as each gradient is complete:
+   what it reads then is bit for bit what the grad hook reads after the whole backward pass; the
+   order is the class weights, then from the embedding layer down to the first convolution (whose
+   weight and bias come last, after its PReLU slope); a failing ready hook stops the step. */
+typedef struct {
+  int order[SCL_NET_MAX_PARAMS], seen, np, complete, exact;
+  float *at_ready[SCL_NET_MAX_PARAMS];
+} ready_log;
+static scl_status log_ready(scl_net net, int i, void *user) {
+  ready_log *r = user;
+  if (r->seen < SCL_NET_MAX_PARAMS) r->order[r->seen] = i;
+  r->seen++;
+  free(r->at_ready[i]);
+  r->at_ready[i] = tk_read(scl_net_param_grad(net, i));
+  return SCL_OK;
+}
+static scl_status compare_after_backward(scl_net net, void *user) {
+  ready_log *r = user;
+  int once = r->seen == r->np;
+  for (int i = 0; i < r->np; i++) {
+    int n = 0;
+    for (int k = 0; k < r->seen && k < SCL_NET_MAX_PARAMS; k++) n += r->order[k] == i;
+    once &= n == 1;
+    scl_tensor g = scl_net_param_grad(net, i);
+    float *now = tk_read(g);
+    r->exact &= now && r->at_ready[i] && !memcmp(now, r->at_ready[i], scl_tensor_count(g) * sizeof(float));
+    free(now);
+  }
+  r->complete &= once;
+  return SCL_OK;
+}
+static scl_status failing_ready(scl_net net, int i, void *user) {
+  (void)user;
+  return i == scl_net_param_count(net) / 2 ? SCL_ERR_NUMERIC : SCL_OK;
+}
+
+static void grad_ready_hook(scl_context ctx) {
+  scl_net_config cfg = tiny_config(10, 1, 12, 12, 3);
+  scl_net net = NULL;
+  TK_OK(ctx, scl_net_create(ctx, &cfg, &net));
+  const toy t = toy_make(3, 12, 12, 9);
+  ready_log r = {.np = scl_net_param_count(net), .complete = 1, .exact = 1};
+  scl_net_set_grad_ready_hook(net, log_ready, &r);
+  scl_net_set_grad_hook(net, compare_after_backward, &r);
+  for (int step = 1; step <= 2; step++) {
+    r.seen = 0;
+    TK_OK(ctx, train(net, &t, step, 6, NULL));
+  }
+  TK_CHECK_MSG(r.complete, "each parameter once per step: %d calls for %d parameters", r.seen, r.np);
+  TK_CHECK_MSG(r.exact, "a gradient read in the ready hook differs from the one after backward");
+  TK_CHECK(r.np > 3 && !strcmp(net->params[r.order[0]].name, "margin.w") &&
+           !strcmp(net->params[r.order[1]].name, "fc5.w") && r.order[r.np - 1] == net->layers[0].b &&
+           r.order[r.np - 2] == net->layers[0].w && r.order[r.np - 3] == net->layers[1].w);
+  for (int i = 0; i < r.np; i++) free(r.at_ready[i]);
+
+  /* A failing ready hook: the step fails and nothing is updated. */
+  float *before = tk_read(net->params[0].value);
+  scl_net_set_grad_hook(net, NULL, NULL);
+  scl_net_set_grad_ready_hook(net, failing_ready, NULL);
+  TK_STATUS(ctx, train(net, &t, 3, 6, NULL), SCL_ERR_NUMERIC);
+  float *after = tk_read(net->params[0].value);
+  TK_CHECK(scl_net_iteration(net) == 2 && before && after &&
+           !memcmp(before, after, scl_tensor_count(net->params[0].value) * sizeof(float)));
+  free(before), free(after);
+  scl_net_set_grad_ready_hook(net, NULL, NULL);
+  TK_OK(ctx, train(net, &t, 3, 6, NULL));
+  TK_CHECK(scl_net_iteration(net) == 3);
+  scl_net_release(net);
+  free(t.proto);
+}
+
 /* A batch whose largest activation exceeds the device's largest buffer: SCL_ERR_OUT_OF_MEMORY with
    the sizes, no crash, nothing left half-allocated, and the net still works at a batch that fits.
    (ctest runs this test with POCL_MEMORY_LIMIT=1: a 1 GiB PoCL device, 256 MiB buffers at most.) */
@@ -510,6 +581,7 @@ int main(int argc, char **argv) {
                            {"lr_schedule", lr_schedule},   {"save_load", save_load},
                            {"resume_is_exact", resume_is_exact},
                            {"inference_is_read_only", inference_is_read_only}, {"bad_steps", bad_steps},
-                           {"too_large_batch", too_large_batch}, {"grad_hook", grad_hook}};
+                           {"too_large_batch", too_large_batch}, {"grad_hook", grad_hook},
+                           {"grad_ready_hook", grad_ready_hook}};
   return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

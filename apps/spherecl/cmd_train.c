@@ -32,6 +32,7 @@ typedef struct {
   int mirror; /* -1: default (on for image folders, off for MNIST) */
   int quiet;  /* no progress lines (the log, errors and the closing lines stay) */
   int rank;   /* this process's MPI rank: only rank 0 prints progress and writes files */
+  double bucket_mb; /* --bucket-mb: the gradient allreduce's bucket size under mpirun */
 } train_opts;
 
 static volatile sig_atomic_t interrupted;
@@ -80,7 +81,9 @@ static void usage(FILE *f) {
           "  --quiet                no progress lines (errors, --log and the closing lines stay)\n"
           "Ctrl-C writes FILE.ckpt and exits; resume with --resume FILE.ckpt.\n"
           "Under mpirun (a build with MPI): one job of N ranks, each with B/N of every --batch B; the\n"
-          "gradients are averaged over the ranks, rank 0 prints and saves (mpirun -n 2 spherecl train ...).\n");
+          "gradients are averaged over the ranks, rank 0 prints and saves (mpirun -n 2 spherecl train ...).\n"
+          "  --bucket-mb MB         under mpirun: gradients are summed over the ranks in buckets of about MB\n"
+          "                         megabytes while the backward pass goes on (default 25; 0: all at once after it)\n");
 }
 
 /* Returns 0 on success, 2 on bad usage (message printed). */
@@ -88,7 +91,7 @@ static int parse(int argc, char **argv, train_opts *o) {
   memset(o, 0, sizeof *o);
   scl_net_config_default(&o->cfg);
   o->cfg.num_classes = 0;
-  o->batch = 64, o->iters = 1000, o->print_every = 10, o->mirror = -1;
+  o->batch = 64, o->iters = 1000, o->print_every = 10, o->mirror = -1, o->bucket_mb = 25;
   o->out = "model.scl";
   o->argc = argc, o->argv = argv;
   int steps_given = 0, lr_given = 0;
@@ -183,6 +186,9 @@ static int parse(int argc, char **argv, train_opts *o) {
       NEED_VALUE o->device = v;
     } else if (!strcmp(a, "--out")) {
       NEED_VALUE o->out = v;
+    } else if (!strcmp(a, "--bucket-mb")) {
+      NEED_VALUE if (!cli_parse_float(v, &f[0]) || !(f[0] >= 0 && f[0] <= 1e6)) BAD("--bucket-mb must be 0..1000000");
+      o->bucket_mb = f[0];
     } else if (!strcmp(a, "--checkpoint-every")) {
       NEED_VALUE if (!cli_parse_long(v, &o->checkpoint_every) || o->checkpoint_every < 1)
           BAD("--checkpoint-every must be >= 1");
@@ -409,7 +415,8 @@ static int train(int argc, char **argv, cli_mpi *mpi) {
           cfg->depth, c, cfg->in_height, cfg->in_width, cfg->input.crop_height ? " random crops" : "", cfg->num_classes,
           n, cfg->embed_dim, o.device ? o.device : "the default device", o.batch, (double)cfg->lr,
           scl_net_iteration(net) + 1, o.iters);
-  if (mpi->size > 1) scl_net_set_grad_hook(net, cli_mpi_average_grads, mpi);
+  mpi->bucket_mb = o.bucket_mb;
+  cli_mpi_attach(mpi, net);
 
   /* This rank's share of each batch: bsz samples from position `first` of the global batch. */
   size_t bsz = (size_t)(o.batch / mpi->size), first = (size_t)mpi->rank * bsz;
@@ -479,8 +486,11 @@ static int train(int argc, char **argv, cli_mpi *mpi) {
       fprintf(stderr, "trained %ld iterations in %.1f s (%.1f images/s)\n", scl_net_iteration(net) - it0, elapsed,
               elapsed > 0 ? (double)(scl_net_iteration(net) - it0) * (double)o.batch / elapsed : 0.0);
     if (mpi->size > 1 && mpi->steps)
-      fprintf(stderr, "gradient allreduce: %.2f ms per step on rank 0 (%zu floats, %.1f MB)\n",
-              1e3 * mpi->allreduce_s / (double)mpi->steps, mpi->nbuf, (double)mpi->nbuf * 4 / 1e6);
+      fprintf(stderr,
+              "gradient allreduce on rank 0, per step: %.3g MB in %.1f buckets, %.2f ms of allreduce, of which "
+              "%.2f ms after the backward pass (not hidden)\n",
+              (double)mpi->floats * 4 / 1e6, (double)mpi->buckets / (double)mpi->steps,
+              1e3 * mpi->comm_s / (double)mpi->steps, 1e3 * mpi->wait_s / (double)mpi->steps);
   }
   if (train_log_close(&log) && rc == 0) rc = 1;
 free_batch:

@@ -288,6 +288,9 @@ void scl_net_set_threshold(scl_net net, float threshold) {
 void scl_net_set_grad_hook(scl_net net, scl_grad_hook hook, void *user) {
   if (net) net->grad_hook = hook, net->grad_hook_user = user;
 }
+void scl_net_set_grad_ready_hook(scl_net net, scl_grad_ready_hook ready, void *user) {
+  if (net) net->ready_hook = ready, net->ready_hook_user = user;
+}
 int scl_net_param_count(scl_net net) { return net ? net->nparams : 0; }
 static int param_ok(scl_net net, int i) { return net && i >= 0 && i < net->nparams; }
 const char *scl_net_param_name(scl_net net, int i) { return param_ok(net, i) ? net->params[i].name : NULL; }

@@ -55,6 +55,8 @@ struct scl_net_s {
   scl_tensor wn, dwn; /* exact mode: the normalised class weights and their gradient */
   scl_grad_hook grad_hook; /* run between backward and the SGD update (data-parallel training) */
   void *grad_hook_user;
+  scl_grad_ready_hook ready_hook; /* run in backward as each parameter's gradient is complete */
+  void *ready_hook_user;
 };
 
 /* net_build.c */

@@ -82,6 +82,11 @@ static scl_status grad_delivered(scl_net net, scl_tensor *cur, int a, scl_tensor
   return scl_add(net->ctx, cur[a], written, cur[a]);
 }
 
+/* Tells the ready hook that parameter i's gradient is complete (i < 0: the layer has none). */
+static scl_status grad_ready(scl_net net, int i) {
+  return i >= 0 && net->ready_hook ? net->ready_hook(net, i, net->ready_hook_user) : SCL_OK;
+}
+
 /* Backward from the embedding gradient in grads[nacts-1] to every parameter gradient. An ADD passes
    its gradient to both inputs by reference (no copy); a residual input's second gradient is summed
    into the first. */
@@ -110,6 +115,8 @@ static scl_status backward(scl_net net) {
     case SCL_LAYER_ADD: break;
     }
     if (st == SCL_OK && dx) st = grad_delivered(net, cur, l->in, dx);
+    if (st == SCL_OK) st = grad_ready(net, l->w);
+    if (st == SCL_OK) st = grad_ready(net, l->b);
     if (st != SCL_OK) return st;
   }
   return SCL_OK;
@@ -199,7 +206,7 @@ scl_status scl_net_train_step(scl_net net, const float *images, const int *label
              SCL_OK) {
     return st;
   }
-  if ((st = backward(net)) != SCL_OK) return st;
+  if ((st = grad_ready(net, net->class_w)) != SCL_OK || (st = backward(net)) != SCL_OK) return st;
   if (net->grad_hook && (st = net->grad_hook(net, net->grad_hook_user)) != SCL_OK) return st;
 
   const float lr = learning_rate(&net->cfg, it);
