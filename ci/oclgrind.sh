@@ -6,10 +6,15 @@
 # large cases left out: the simulator runs work-items one by one) and CLBlast's own parameters
 # (SPHERECL_TUNING=off). A test that fails, times out (OCLGRIND_LIMIT seconds, default 900) or
 # leaves any Oclgrind message in its log fails the run; the table at the end says which.
-# The tests in UNINIT also run with --uninitialized. The others cannot yet: Oclgrind 21.10 stops
-# with "Unsupported instruction: freeze" on optimised kernels (im2col_by_tap, CLBlast's XgemmDirect,
-# prelu_backward), and counts data that clEnqueueWriteBuffer wrote at a non-zero offset as
-# uninitialised (ci/oclgrind-repro/write_at_offset.c: no spherecl code), which every offset test hits.
+# The tests in UNINIT also run with --uninitialized. The others cannot: three bugs of Oclgrind
+# 21.10's Uninitialized plugin, each reproduced in ci/oclgrind-repro/ with no spherecl code, which
+# this script builds and runs at the end to say whether they still reproduce (then the list can grow):
+#   freeze.c           it stops with "Unsupported instruction: freeze" on optimised kernels that divide
+#                      and take the remainder by one value (im2col_by_tap, XgemmDirect, prelu_backward);
+#   reused_buffer.c    a buffer created where a smaller one was released keeps the old size: writes
+#                      past it stay "uninitialized" (every test that frees and makes tensors; the
+#                      prelu_sum_parts reports with -cl-opt-disable, where there is no freeze);
+#   write_at_offset.c  data clEnqueueWriteBuffer wrote at a non-zero offset stays "uninitialized".
 # Needs: apt-get install oclgrind (ci/install-deps.sh installs it).
 set -u
 cd "$(dirname "$0")/.."
@@ -53,4 +58,20 @@ done
 echo
 echo "Oclgrind (--check-api --data-races; --uninitialized too for$uninit), SPHERECL_TEST_SMALL=1:"
 printf '%s\n' "${rows[@]}"
+
+# The Oclgrind bugs that keep --uninitialized off the other tests: do they still reproduce?
+echo
+echo "Oclgrind's own bugs (ci/oclgrind-repro/), which keep --uninitialized off the other tests:"
+repro() { # name, a command that succeeds while the bug is there
+  if ! cc -Wall -o "$out/$1" "ci/oclgrind-repro/$1.c" -lOpenCL 2>"$out/$1.cc"; then
+    echo "  $1: could not build ($(head -n 1 "$out/$1.cc"))"
+  elif eval "$2"; then
+    echo "  $1: still reproduces"
+  else
+    echo "  $1: NO LONGER REPRODUCES with this Oclgrind: try --uninitialized on more tests"
+  fi
+}
+repro freeze 'oclgrind --uninitialized "$out/freeze" 2>&1 | grep -q "Unsupported instruction: freeze"'
+repro reused_buffer 'oclgrind --uninitialized "$out/reused_buffer" 2>&1 | grep -q "Uninitialized value"'
+repro write_at_offset 'oclgrind --uninitialized "$out/write_at_offset" 3 2>&1 | grep -q "Uninitialized value"'
 exit $bad
