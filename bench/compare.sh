@@ -2,7 +2,8 @@
 # spherecl against its peers on this machine, in one run (bench/README.md, "Peers"):
 #   - a SphereFace-20 training step (batch 16, 3x112x96, 10572 classes): `spherecl bench train`
 #     against PyTorch's CPU build (Debian python3-torch) with the same number of threads;
-#   - the 1024^3 SGEMM: `spherecl bench gemm` (CLBlast, with the device's tuning) against OpenBLAS.
+#   - the 1024^3 SGEMM: `spherecl bench gemm` (the GEMM kernel the device's tuning chose: CLBlast
+#     or spherecl's own) against OpenBLAS.
 # Usage: bench/compare.sh [BUILD_DIR] [THREADS]   (defaults: build, 2)
 # Needs: apt-get install python3-torch libopenblas-dev. Run `spherecl tune` first for tuned figures;
 # SPHERECL_DEVICE picks the device (default: the first GPU, else ...).

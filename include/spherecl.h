@@ -10,7 +10,7 @@
  *   6. Data                                scl_dataset_* (MNIST IDX, image folders, filters, crops), scl_image_load*
  *   7. Face verification                   scl_pairs_*, scl_verify_* (the LFW 10-fold protocol)
  *   8. Face alignment                      scl_align_* (landmarks → aligned crops), scl_landmarks_read
- *   9. Tuning                              scl_tuning_* (CLBlast parameters per device: cache, apply, save)
+ *   9. Tuning                              scl_tuning_* (GEMM kernels and parameters per device: cache, apply, save)
  *  10. Import and export                   scl_net_import (Caffe, PyTorch), scl_net_export (PyTorch)
  *
  * Conventions that hold everywhere:
@@ -517,10 +517,13 @@ scl_status scl_landmarks_read(const char *path, scl_landmarks **entries, size_t 
        Xgemm 32 GEMMK=1 KREG=16 KWG=1 KWI=1 MDIMA=2 MDIMC=2 MWG=64 NDIMB=2 NDIMC=2 NWG=64 SA=0 SB=0 STRM=0 STRN=0 VWM=16 VWN=16
    '#' starts a comment; a line "[text]" limits the entries after it to devices whose
    "platform: device" contains text. CLBlast's parameters apply to the device process-wide, and
-   belong before a context's first GEMM (CLBlast keeps the kernels it built). One entry is
+   belong before a context's first GEMM (CLBlast keeps the kernels it built). Two entries are
    spherecl's own: "Conv2d 32 WINOGRAD=M" runs 3x3 stride-1 convolutions by Winograd F(4x4,3x3)
    (M = 4; F(2x2,3x3) on outputs under 8x8), F(2x2,3x3) (M = 2) or im2col (M = 0); the environment
-   variable SPHERECL_WINOGRAD=0, 2 or 4 overrides it. */
+   variable SPHERECL_WINOGRAD=0, 2 or 4 overrides it. "Gemm 32 ROWS=R COLS=C" runs every GEMM whose
+   B is untransposed (all of the convolutions') on spherecl's own kernel, each work-item an R x C
+   tile of C in registers (4x32, 8x32, 8x48 or 12x32; 0 and 0: CLBlast), which on CPUs under PoCL
+   runs 2-3x faster than CLBlast's; SPHERECL_GEMM=RxC or SPHERECL_GEMM=clblast overrides it. */
 typedef enum {
   SCL_TUNING_NONE = 0,  /* CLBlast's database or defaults */
   SCL_TUNING_CACHE = 1, /* the device's cache file */

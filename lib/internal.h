@@ -47,6 +47,7 @@ enum {
   SCL_WS_SMALL_OPS,  /* prelu, softmax_xent partial results */
   SCL_WS_CONV_WT,    /* conv2d: transposed weights */
   SCL_WS_GEMM_TEMP,  /* CLBlast's temporary buffer for GEMMs that need a helper kernel */
+  SCL_WS_GEMM_PACK,  /* spherecl's GEMM kernel: B packed into column strips */
   SCL_MAX_WORKSPACES
 };
 
@@ -65,6 +66,7 @@ struct scl_context_s {
   size_t gemm_min_indirect;  /* CLBlast's XGEMM_MIN_INDIRECT_SIZE if an entry set it, else 0 */
   unsigned long gemm_helper_calls; /* indirect GEMMs so far that needed CLBlast's copy/transpose kernels */
   int winograd;              /* 3x3 stride-1 convolutions by Winograd F(m,3), m = this (2 or 4; 0: none) */
+  int gemm_own;              /* GEMMs with an untransposed B by spherecl's kernel, tile gemm_own (0: CLBlast) */
   size_t mem_align;          /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes: sub-buffer origins */
   size_t max_alloc;          /* CL_DEVICE_MAX_MEM_ALLOC_SIZE in bytes (0: not reported) */
   int counted;               /* counted among the live contexts (context.c) */
@@ -235,6 +237,17 @@ scl_status scl__gemm_batched(scl_context ctx, scl_trans ta, scl_trans tb, size_t
                              float alpha, cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off,
                              size_t ldb, size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc,
                              size_t c_stride, size_t batch_count);
+/* spherecl's own GEMM kernels (gemm_own.c, kernels/gemm.cl): the same C = alpha·op(A)·B + beta·C
+   for batch problems at the given strides (B untransposed), with tile ctx->gemm_own. */
+scl_status scl__gemm_own(scl_context ctx, scl_trans ta, size_t m, size_t n, size_t k, float alpha, cl_mem a,
+                         size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off, size_t ldb,
+                         size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
+                         size_t batch);
+/* The tile number (1..) of a rows x cols tile, 0 if there is none; and "4x32, 8x32, ..." */
+int scl__gemm_own_tile(int rows, int cols);
+void scl__gemm_own_tiles(char *buf, size_t size);
+/* "8x32" for a tile number, NULL for 0 (CLBlast). */
+const char *scl__gemm_own_label(int tile);
 /* Empties CLBlast's process-wide caches of built programs (called when no context is left). */
 void scl__blas_release_caches(void);
 /* Chooses and applies ctx's tuning (header section 9): SPHERECL_TUNING's file, else the device's
@@ -248,7 +261,14 @@ scl_status scl__tuning_apply_text(scl_context ctx, const char *text, const char 
 scl_status scl__blas_apply_tuning_file(scl_context ctx, const char *path, int *applied);
 
 /* The search space of `spherecl tune` (tune_space.c), stage by stage: complete tuning entries. */
-typedef enum { SCL_TUNE_XGEMM, SCL_TUNE_DIRECT, SCL_TUNE_THRESHOLD, SCL_TUNE_WINOGRAD, SCL_TUNE_STAGES } scl_tune_stage;
+typedef enum {
+  SCL_TUNE_XGEMM,
+  SCL_TUNE_DIRECT,
+  SCL_TUNE_THRESHOLD,
+  SCL_TUNE_WINOGRAD,
+  SCL_TUNE_GEMM,
+  SCL_TUNE_STAGES
+} scl_tune_stage;
 const char *const *scl__tune_space(scl_tune_stage stage, size_t *count);
 
 #endif

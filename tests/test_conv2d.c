@@ -320,6 +320,7 @@ static void tiled_layout_needs_no_helpers(scl_context unused) {
   snprintf(entries, sizeof entries, "%s\nGemmRoutine 32 XGEMM_MIN_INDIRECT_SIZE=576\n",
            scl__tune_space(SCL_TUNE_XGEMM, &count)[0]);
   TK_OK(ctx, scl_tuning_apply(ctx, entries));
+  ctx->gemm_own = 0; /* CLBlast's kernel, even where the tuning or SPHERECL_GEMM chose spherecl's */
   TK_CHECK_MSG(ctx->gemm_tile == 64, "tile %zu", ctx->gemm_tile);
   for (size_t c = 0; c < NCASES; c++) check_passes(ctx, &CASES[c].g, 700 + c, CASES[c].name, " (tiled)", NULL);
   /* SphereFace-20's convolutions: c, h, w, k, stride (3x3, pad 1) */

@@ -74,6 +74,7 @@ static void override_takes_effect(scl_context unused) {
     scl_context ctx = NULL;
     int applied = 0;
     TK_OK(NULL, scl_context_create("0", &ctx));
+    ctx->gemm_own = 0; /* CLBlast's kernel, even where the cache or SPHERECL_GEMM chose spherecl's */
     TK_OK(ctx, scl__blas_apply_tuning_file(ctx, write_file(sets[i]), &applied));
     if (i == 0) {
       double bad = gemm_error(ctx, 256, 256, 256, 0);
@@ -102,6 +103,8 @@ static void malformed_files_refused(scl_context ctx) {
       {"[unclosed\n", "section"},
       {"Conv2d 32 WINOGRAD=3\n", "WINOGRAD=0, 2 or 4"},
       {"Conv2d 32 WINOGRAD=2 EXTRA=1\n", "one parameter"},
+      {"Gemm 32 ROWS=5 COLS=32\n", "a tile among 4x32, 8x32"},
+      {"Gemm 32 ROWS=8\n", "ROWS=R COLS=C"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     TK_STATUS(ctx, scl__blas_apply_tuning_file(ctx, write_file(bad[i].text), &applied), SCL_ERR_FORMAT);
@@ -203,6 +206,39 @@ static void winograd_entry(scl_context unused) {
   unsetenv("SPHERECL_TUNING");
 }
 
+/* spherecl's own entry, Gemm ROWS=R COLS=C, chooses the GEMM kernel's tile (0 0: CLBlast), and
+   the GEMMs then run on it; SPHERECL_GEMM overrides it, and a value it does not know fails context
+   creation with the tiles it does know. */
+static void gemm_entry(scl_context unused) {
+  (void)unused;
+  scl_context c = NULL;
+  setenv("SPHERECL_TUNING", write_file("Gemm 32 ROWS=8 COLS=48\n"), 1);
+  unsetenv("SPHERECL_GEMM");
+  TK_OK(NULL, scl_context_create("0", &c));
+  TK_CHECK_MSG(c->gemm_own == scl__gemm_own_tile(8, 48) && c->gemm_own > 0, "gemm_own %d", c->gemm_own);
+  TK_OK(c, scl_tuning_apply(c, "Gemm 32 ROWS=0 COLS=0"));
+  TK_CHECK_MSG(c->gemm_own == 0, "ROWS=0 COLS=0 left gemm_own %d", c->gemm_own);
+  scl_context_release(c);
+  setenv("SPHERECL_GEMM", "clblast", 1);
+  TK_OK(NULL, scl_context_create("0", &c));
+  TK_CHECK_MSG(c->gemm_own == 0, "SPHERECL_GEMM=clblast left gemm_own %d", c->gemm_own);
+  TK_OK(c, scl_tuning_apply(c, "Gemm 32 ROWS=8 COLS=32"));
+  TK_CHECK_MSG(c->gemm_own == 0, "an entry overrode SPHERECL_GEMM");
+  scl_context_release(c);
+  setenv("SPHERECL_GEMM", "12x32", 1);
+  TK_OK(NULL, scl_context_create("0", &c));
+  TK_CHECK_MSG(c->gemm_own == scl__gemm_own_tile(12, 32), "SPHERECL_GEMM=12x32 gave gemm_own %d", c->gemm_own);
+  scl_context_release(c);
+  c = NULL;
+  setenv("SPHERECL_GEMM", "7x7", 1);
+  TK_STATUS(NULL, scl_context_create("0", &c), SCL_ERR_INVALID_ARGUMENT);
+  TK_CHECK_MSG(c == NULL && strstr(scl_context_error(NULL), "SPHERECL_GEMM=7x7") &&
+                   strstr(scl_context_error(NULL), "8x32"),
+               "message: %s", scl_context_error(NULL));
+  unsetenv("SPHERECL_GEMM");
+  unsetenv("SPHERECL_TUNING");
+}
+
 int main(int argc, char **argv) {
   const tk_case cases[] = {{"override_applied_and_correct", override_applied_and_correct},
                            {"override_takes_effect", override_takes_effect},
@@ -210,6 +246,7 @@ int main(int argc, char **argv) {
                            {"malformed_files_refused", malformed_files_refused},
                            {"environment_variable", environment_variable},
                            {"cache_saved_and_applied", cache_saved_and_applied},
-                           {"winograd_entry", winograd_entry}};
+                           {"winograd_entry", winograd_entry},
+                           {"gemm_entry", gemm_entry}};
   return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);
 }

@@ -52,6 +52,10 @@ static void tuning_name(scl_context ctx, char *buf, size_t size) {
   case SCL_TUNING_FILE: snprintf(buf, size, "SPHERECL_TUNING=%s", env); break;
   default: snprintf(buf, size, "CLBlast's own choice (untuned: run spherecl tune)"); break;
   }
+  size_t used = strlen(buf);
+  if (ctx->gemm_own && used < size)
+    snprintf(buf + used, size - used, "; GEMMs with an untransposed B by spherecl's %s kernel",
+             scl__gemm_own_label(ctx->gemm_own));
 }
 
 /* What bench gemm and bench ops share: [--device SELECTOR] [--reps N] (1..63) and the context.
@@ -82,7 +86,8 @@ static int bench_start(int argc, char **argv, const char *name, int (*usage_fn)(
 
 static int gemm_usage(FILE *f, int code) {
   fprintf(f, "usage: spherecl bench gemm [--device SELECTOR] [--reps N]\n"
-             "The %d^3 SGEMM rate (row-major, untransposed) through CLBlast with this device's tuning.\n",
+             "The %d^3 SGEMM rate (row-major, untransposed) with this device's tuning: CLBlast's kernel,\n"
+             "or spherecl's own where the tuning chose it (SPHERECL_GEMM=RxC or clblast forces one).\n",
           GEMM_SIZE);
   return code;
 }

@@ -4,7 +4,8 @@
    The search runs in stages over the curated space of lib/blas/tune_space.c: the Xgemm kernel
    (timed on SphereFace-20's convolutions at batch 16, the GEMMs it serves), then XgemmDirect and
    the direct/indirect threshold (timed on conv1.1 and fc5, the GEMMs small enough for the direct
-   kernel), then Winograd (timed on all of them). Each candidate, and CLBlast's own choice as the
+   kernel), then Winograd, then spherecl's own GEMM kernel against CLBlast's as tuned so far (both
+   timed on all of them). Each candidate, and CLBlast's own choice as the
    baseline, runs in a child process (this program run again with --child, never a fork that goes
    on using the parent's OpenCL state), so that a compiler crash, a hang or a wrong result costs
    that candidate only: the child first checks GEMMs on four shapes against a double-precision
@@ -28,13 +29,14 @@
 
 #define MAX_ENTRIES 2048
 
-static const char *const STAGE_NAMES[SCL_TUNE_STAGES] = {"Xgemm", "XgemmDirect", "threshold", "Winograd"};
+static const char *const STAGE_NAMES[SCL_TUNE_STAGES] = {"Xgemm", "XgemmDirect", "threshold", "Winograd", "GEMM kernel"};
 
 /* ---- the child: check, then time ------------------------------------------------------------- */
 
 /* Weighted seconds of the layer passes a stage is timed on (each pass once after a warm-up): the
    Xgemm stage on the layers with large GEMMs, the XgemmDirect and threshold stages on those with
-   small ones, the Winograd stage (which moves GEMMs across the threshold) on all. */
+   small ones, the Winograd stage (which moves GEMMs across the threshold) and the GEMM-kernel stage
+   on all. */
 static scl_status time_stage(scl_context ctx, scl_tune_stage stage, double *seconds) {
   *seconds = 0;
   scl_status st = SCL_OK;
@@ -61,6 +63,7 @@ static int run_child(const char *selector, int stage, const char *entries, int i
   if (crash && atoi(crash) == index) abort();
   setenv("SPHERECL_TUNING", "off", 1);
   unsetenv("SPHERECL_WINOGRAD");
+  unsetenv("SPHERECL_GEMM");
   scl_context ctx = NULL;
   if (scl_context_create(selector, &ctx) != SCL_OK) {
     printf("error: %s\n", scl_context_error(NULL));
@@ -168,7 +171,8 @@ static void compose(char *buf, size_t size, char winners[SCL_TUNE_STAGES][512], 
 
 static int usage(FILE *f, int code) {
   fprintf(f, "usage: spherecl tune [--device SELECTOR] [--quick] [--out FILE] [--timeout SECONDS]\n"
-             "Times CLBlast parameter sets, and Winograd against im2col for 3x3 convolutions, on\n"
+             "Times CLBlast parameter sets, Winograd against im2col for 3x3 convolutions, and\n"
+             "spherecl's own GEMM kernel against CLBlast's, on\n"
              "SphereFace-20's layers (batch 16) on one device and stores the fastest correct choices in\n"
              "the device's tuning cache, which every later run on that device applies\n"
              "(SPHERECL_TUNING=FILE or off overrides it). Each candidate runs in its own process\n"
@@ -200,7 +204,7 @@ int cmd_tune(int argc, char **argv) {
     fprintf(stderr, "spherecl tune: --timeout must be at least 1 second\n");
     return 2;
   }
-  char winners[SCL_TUNE_STAGES][512] = {"", "", "", ""};
+  char winners[SCL_TUNE_STAGES][512] = {{0}};
   double best_total[SCL_TUNE_STAGES] = {0}, base_total[SCL_TUNE_STAGES] = {0};
   for (int stage = 0; stage < SCL_TUNE_STAGES; stage++) {
     size_t count = 0;
@@ -214,7 +218,10 @@ int cmd_tune(int argc, char **argv) {
       compose(entries, sizeof entries, winners, stage, cand);
       char shown[512];
       snprintf(shown, sizeof shown, "%s",
-               c ? cand : stage == SCL_TUNE_WINOGRAD ? "Winograd off" : "CLBlast's own choice");
+               c                            ? cand
+               : stage == SCL_TUNE_WINOGRAD ? "Winograd off"
+               : stage == SCL_TUNE_GEMM     ? "CLBlast's kernels as tuned above"
+                                            : "CLBlast's own choice");
       for (char *nl; (nl = strchr(shown, '\n'));) *nl = ';';
       printf("[%s %zu/%zu] %s: ", STAGE_NAMES[stage], c, count, shown);
       fflush(stdout);
@@ -240,7 +247,7 @@ int cmd_tune(int argc, char **argv) {
   compose(entries, sizeof entries, winners, -1, "");
   printf("\nSphereFace-20's convolutions and fc5, batch 16, the passes of a training step: %.3f s tuned,\n"
          "%.3f s with CLBlast's own choices\n",
-         best_total[SCL_TUNE_WINOGRAD], base_total[SCL_TUNE_XGEMM] + base_total[SCL_TUNE_DIRECT]);
+         best_total[SCL_TUNE_STAGES - 1], base_total[SCL_TUNE_XGEMM] + base_total[SCL_TUNE_DIRECT]);
   if (out) {
     FILE *f = fopen(out, "w");
     if (!f || fputs(entries, f) < 0 || fclose(f) != 0) {

@@ -1,5 +1,5 @@
-/* The one file that calls CLBlast's routines: GEMM, plain and strided-batched.
-   Tuning overrides are applied in lib/blas/tuning.c. */
+/* The one file that calls CLBlast's routines: GEMM, plain and strided-batched, unless the tuning
+   sends them to spherecl's own kernel (gemm_own.c). Tuning overrides are applied in tuning.c. */
 #include "internal.h"
 
 #include <clblast_c.h>
@@ -46,6 +46,8 @@ static cl_mem at_offset(scl_context ctx, cl_mem mem, size_t *off) {
 scl_status scl__gemm(scl_context ctx, scl_trans ta, scl_trans tb, size_t m, size_t n, size_t k, float alpha,
                      cl_mem a, size_t a_off, size_t lda, cl_mem b, size_t b_off, size_t ldb, float beta, cl_mem c,
                      size_t c_off, size_t ldc) {
+  if (ctx->gemm_own && tb == SCL_NO_TRANS)
+    return scl__gemm_own(ctx, ta, m, n, k, alpha, a, a_off, lda, 0, b, b_off, ldb, 0, beta, c, c_off, ldc, 0, 1);
   cl_mem sa = at_offset(ctx, a, &a_off), sb = at_offset(ctx, b, &b_off), sc = at_offset(ctx, c, &c_off);
   if (sa) a = sa;
   if (sb) b = sb;
@@ -83,6 +85,9 @@ scl_status scl__gemm_batched(scl_context ctx, scl_trans ta, scl_trans tb, size_t
                              float alpha, cl_mem a, size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off,
                              size_t ldb, size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc,
                              size_t c_stride, size_t batch_count) {
+  if (ctx->gemm_own && tb == SCL_NO_TRANS)
+    return scl__gemm_own(ctx, ta, m, n, k, alpha, a, a_off, lda, a_stride, b, b_off, ldb, b_stride, beta, c, c_off,
+                         ldc, c_stride, batch_count);
   if (batch_count == 1)
     return scl__gemm(ctx, ta, tb, m, n, k, alpha, a, a_off, lda, b, b_off, ldb, beta, c, c_off, ldc);
   CLBlastStatusCode code =

@@ -7,8 +7,9 @@
    16 (CLBlast's own tuner stops at 8). Measured at 1024^3 on a 2-core AVX-512 CPU under PoCL 3.1:
    68-125 GFLOP/s against 13 for CLBlast's generic defaults. The GEMMK=0 sets are the classic
    local-memory kernel, which GPUs favour. XgemmDirect serves small GEMMs (fc5 at batch 16, conv1.1);
-   GemmRoutine's threshold decides which GEMMs are small. Last, whether 3x3 stride-1 convolutions
-   run by Winograd (spherecl's own Conv2d entry). */
+   GemmRoutine's threshold decides which GEMMs are small. Then whether 3x3 stride-1 convolutions
+   run by Winograd (spherecl's own Conv2d entry), and last whether spherecl's own GEMM kernel beats
+   all of that (the Gemm entry). */
 #include "internal.h"
 
 #define GEMMK1(mdimc, ndimc, wg, vwm, vwn, kreg)                                                   \
@@ -59,12 +60,22 @@ static const char *const WINOGRAD[] = {
     "Conv2d 32 WINOGRAD=2",
 };
 
+/* spherecl's own GEMM kernel (kernels/gemm.cl) against CLBlast's, for every GEMM with an
+   untransposed B (all of the convolutions'): register tiles of rows x columns. */
+static const char *const GEMM_OWN[] = {
+    "Gemm 32 ROWS=8 COLS=32",
+    "Gemm 32 ROWS=8 COLS=48",
+    "Gemm 32 ROWS=12 COLS=32",
+    "Gemm 32 ROWS=4 COLS=32",
+};
+
 const char *const *scl__tune_space(scl_tune_stage stage, size_t *count) {
   switch (stage) {
   case SCL_TUNE_XGEMM: *count = sizeof XGEMM / sizeof XGEMM[0]; return XGEMM;
   case SCL_TUNE_DIRECT: *count = sizeof XGEMM_DIRECT / sizeof XGEMM_DIRECT[0]; return XGEMM_DIRECT;
   case SCL_TUNE_THRESHOLD: *count = sizeof THRESHOLD / sizeof THRESHOLD[0]; return THRESHOLD;
   case SCL_TUNE_WINOGRAD: *count = sizeof WINOGRAD / sizeof WINOGRAD[0]; return WINOGRAD;
+  case SCL_TUNE_GEMM: *count = sizeof GEMM_OWN / sizeof GEMM_OWN[0]; return GEMM_OWN;
   case SCL_TUNE_STAGES: break;
   }
   *count = 0;

@@ -17,9 +17,10 @@
        # spherecl tuning 1
        # device: PLATFORM | DEVICE | DRIVER VERSION
    A cache whose device line differs (a new driver) is stale and ignored, with a warning.
-   One entry is spherecl's own, not CLBlast's: "Conv2d 32 WINOGRAD=M" runs 3x3 stride-1
+   Two entries are spherecl's own, not CLBlast's: "Conv2d 32 WINOGRAD=M" runs 3x3 stride-1
    convolutions by Winograd F(M×M, 3×3), M = 2 or 4, or not at all (0); SPHERECL_WINOGRAD=0, 2 or 4
-   overrides it. */
+   overrides it. "Gemm 32 ROWS=R COLS=C" sends GEMMs with an untransposed B to spherecl's own
+   kernel with an R x C tile (gemm_own.c; 0 and 0: CLBlast); SPHERECL_GEMM=RxC or clblast overrides it. */
 #include "internal.h"
 
 #include <clblast_c.h>
@@ -111,6 +112,19 @@ static scl_status apply_line(scl_context ctx, const char *origin, int lineno, ch
       return scl__fail(ctx, SCL_ERR_FORMAT, "%s:%d: Conv2d takes one parameter, WINOGRAD=0, 2 or 4", origin,
                        lineno);
     if (!getenv("SPHERECL_WINOGRAD")) ctx->winograd = (int)values[0];
+    return SCL_OK;
+  }
+  if (!strcmp(kernel, "Gemm")) { /* spherecl's own GEMM kernel, not CLBlast's */
+    const size_t rows = param(names, values, n, "ROWS"), cols = param(names, values, n, "COLS");
+    const int tile = scl__gemm_own_tile((int)rows, (int)cols);
+    if (n != 2 || (!tile && (rows || cols))) {
+      char tiles[128];
+      scl__gemm_own_tiles(tiles, sizeof tiles);
+      return scl__fail(ctx, SCL_ERR_FORMAT, "%s:%d: Gemm takes ROWS=R COLS=C, a tile among %s (or 0 and 0: CLBlast)",
+                       origin, lineno, tiles);
+    }
+    const char *forced = getenv("SPHERECL_GEMM");
+    if (!forced || !*forced) ctx->gemm_own = tile;
     return SCL_OK;
   }
   CLBlastStatusCode code = CLBlastOverrideParameters(ctx->device, kernel, (CLBlastPrecision)prec, n, names, values);
@@ -273,6 +287,15 @@ scl_status scl__blas_apply_tuning(scl_context ctx, const scl_device_info *info) 
   /* SPHERECL_WINOGRAD forces Winograd F(2,3) (2), F(4,3) (4) or none (0) over the tuning */
   const char *wino = getenv("SPHERECL_WINOGRAD");
   ctx->winograd = wino && (!strcmp(wino, "2") || !strcmp(wino, "4")) ? atoi(wino) : 0;
+  /* SPHERECL_GEMM=RxC forces spherecl's GEMM kernel with that tile, =clblast CLBlast's */
+  const char *gemm = getenv("SPHERECL_GEMM");
+  int rows = 0, cols = 0;
+  ctx->gemm_own = gemm && sscanf(gemm, "%dx%d", &rows, &cols) == 2 ? scl__gemm_own_tile(rows, cols) : 0;
+  if (gemm && *gemm && strcmp(gemm, "clblast") && !ctx->gemm_own) {
+    char tiles[128];
+    scl__gemm_own_tiles(tiles, sizeof tiles);
+    return scl__fail(ctx, SCL_ERR_INVALID_ARGUMENT, "SPHERECL_GEMM=%s: give clblast or a tile among %s", gemm, tiles);
+  }
   const char *path = getenv("SPHERECL_TUNING");
   if (path && !strcmp(path, "off")) return SCL_OK;
   if (!path || !*path) {
