@@ -113,6 +113,9 @@ void scl__atomic_abort(scl__atomic_file *af);
 /* mkdir -p of the folder path lies in; 1 on success, 0 with errno set. */
 int scl__make_parent_dirs(const char *path);
 
+/* v rounded up to a multiple of m (m >= 1). */
+static inline size_t scl__round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
 /* ---- little-endian bytes: every file format spherecl reads or writes is little-endian, whatever
    the host (model files, torch storages, zip headers, protobuf fixed-size numbers) -------------- */
 /* The n-byte (n <= 8) little-endian number at p. */
@@ -243,6 +246,12 @@ scl_status scl__gemm_own(scl_context ctx, scl_trans ta, size_t m, size_t n, size
                          size_t a_off, size_t lda, size_t a_stride, cl_mem b, size_t b_off, size_t ldb,
                          size_t b_stride, float beta, cl_mem c, size_t c_off, size_t ldc, size_t c_stride,
                          size_t batch);
+/* The leading dimension to lay out a GEMM operand of `cols` columns with: a multiple of
+   ctx->gemm_tile (CLBlast's kernel copies nothing), and for spherecl's kernel not a multiple of
+   4 KiB (it would pack the operand first). */
+size_t scl__gemm_ld(scl_context ctx, size_t cols);
+/* At least scl__gemm_ld(ctx, c) for every c <= cols: for sizing workspaces. */
+size_t scl__gemm_ld_max(scl_context ctx, size_t cols);
 /* The tile number (1..) of a rows x cols tile, 0 if there is none; and "4x32, 8x32, ..." */
 int scl__gemm_own_tile(int rows, int cols);
 void scl__gemm_own_tiles(char *buf, size_t size);

@@ -111,7 +111,7 @@ static void own_gemm_case(scl_context ctx, int ta, size_t m, size_t n, size_t k,
         ref[i * n + j] = alpha * ref[i * n + j] + (beta != 0.0f ? (double)beta * c0[at] : 0.0);
         got[i * n + j] = c[at];
       }
-    char what[96];
+    char what[192];
     snprintf(what, sizeof what, "own gemm tile %d ta=%d %zux%zux%zu batch %zu/%zu alpha %g beta %g", ctx->gemm_own, ta,
              m, n, k, z, batch, (double)alpha, (double)beta);
     tk_expect_close(what, got, ref, m * n, TK_TOL_GEMM);

@@ -279,6 +279,26 @@ static void batch_in_chunks(scl_context ctx) {
   check_passes(ctx, &g, 600, "chunks", "", NULL);
 }
 
+/* With spherecl's GEMM kernel (every tile, whatever the tuning chose), im2col and Winograd:
+   every case, and a layer whose GEMM rows would be a multiple of 4 KiB apart (1024 output pixels
+   per image: scl__gemm_ld pads them), forward and backward against the double reference. */
+static void own_gemm_kernel(scl_context ctx) {
+  const int saved_own = ctx->gemm_own, saved_wino = ctx->winograd;
+  const ref_conv_shape aliasing = {2, 3, 32, 32, 8, 3, 3, 1, 1, 1, 1}; /* 32x32 outputs */
+  static const int tiles[][2] = {{4, 32}, {8, 32}, {8, 48}, {12, 32}};
+  for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
+    ctx->gemm_own = scl__gemm_own_tile(tiles[t][0], tiles[t][1]);
+    for (int wino = 0; wino <= 4; wino += 4) {
+      ctx->winograd = wino;
+      const char *suffix = wino ? " (own GEMM, Winograd)" : " (own GEMM)";
+      for (size_t c = 0; c < NCASES; c++) check_passes(ctx, &CASES[c].g, 900 + c, CASES[c].name, suffix, NULL);
+      check_passes(ctx, &aliasing, 950, "32x32 outputs", suffix, NULL);
+    }
+  }
+  TK_CHECK(scl__gemm_ld(ctx, 2048) % 1024 != 0 && scl__gemm_ld(ctx, 2048) >= 2048);
+  ctx->gemm_own = saved_own, ctx->winograd = saved_wino;
+}
+
 /* Winograd F(2x2,3x3) and F(4x4,3x3) (SPHERECL_WINOGRAD=2 or 4, tuning entry Conv2d WINOGRAD=2/4)
    against the double reference: every case (the 3x3 stride-1 ones run by Winograd, odd sizes
    leaving partial tiles; F(2,3) even when 4 is asked, their outputs being under 8x8), and a
@@ -379,6 +399,7 @@ int main(int argc, char **argv) {
       {"batch_in_chunks", batch_in_chunks},
       {"wrong_result_is_caught", wrong_result_is_caught},
       {"winograd_matches_reference", winograd_matches_reference},
+                           {"own_gemm_kernel", own_gemm_kernel},
       {"tiled_layout_needs_no_helpers", tiled_layout_needs_no_helpers},
   };
   return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);

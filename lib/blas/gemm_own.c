@@ -28,6 +28,18 @@ void scl__gemm_own_tiles(char *buf, size_t size) {
     used += (size_t)snprintf(buf + used, size - used, "%s%dx%d", t ? ", " : "", TILES[t].rows, TILES[t].cols);
 }
 
+size_t scl__gemm_ld(scl_context ctx, size_t cols) {
+  size_t ld = scl__round_up(cols, ctx->gemm_tile);
+  /* Rows 4 KiB apart alias in a CPU's L1 cache (kernels/gemm.cl): step off by 64 bytes instead of
+     packing (a pass over the whole matrix). CLBlast wants its tile multiple, kept. */
+  if (ctx->gemm_own && (ld * sizeof(float)) % 4096 == 0) ld = scl__round_up(ld + 16, ctx->gemm_tile);
+  return ld;
+}
+
+size_t scl__gemm_ld_max(scl_context ctx, size_t cols) {
+  return scl__round_up(cols, ctx->gemm_tile) + scl__round_up(16, ctx->gemm_tile);
+}
+
 /* Offsets, strides and sizes travel as uint: the kernels index within 2^32 elements. */
 static int fits_uint(size_t v) { return v <= 0xffffffffu; }
 

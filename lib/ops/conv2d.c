@@ -85,7 +85,7 @@ static scl_status check_conv(scl_context ctx, const char *op, const scl_conv2d_p
 }
 
 /* The padded column count of a chunk of nb images. */
-static size_t ld_of(scl_context ctx, const conv_shape *g, size_t nb) { return scl__round_up(nb * g->pq, ctx->gemm_tile); }
+static size_t ld_of(scl_context ctx, const conv_shape *g, size_t nb) { return scl__gemm_ld(ctx, nb * g->pq); }
 
 size_t scl__conv_chunk(scl_context ctx, const conv_shape *g, size_t per_image) {
   size_t max_alloc = ctx->max_alloc ? ctx->max_alloc : SCL_CONV_WORKSPACE_CAP;
@@ -99,7 +99,7 @@ size_t scl__conv_chunk(scl_context ctx, const conv_shape *g, size_t per_image) {
 static scl_status get_work(scl_context ctx, const conv_shape *g, conv_work *ws) {
   ws->crs_pad = scl__round_up(g->crs, ctx->gemm_tile);
   size_t nb = scl__conv_chunk(ctx, g, (ws->crs_pad + g->k) * g->pq * sizeof(float));
-  size_t ld = ld_of(ctx, g, nb);
+  size_t ld = scl__gemm_ld_max(ctx, nb * g->pq); /* every chunk's ld_of */
   scl_status st = scl__workspace(ctx, SCL_WS_CONV_COL, ws->crs_pad * ld * sizeof(float), &ws->col);
   if (st == SCL_OK) st = scl__workspace(ctx, SCL_WS_CONV_T, g->k * ld * sizeof(float), &ws->t_k);
   ws->nb = nb;

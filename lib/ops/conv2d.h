@@ -15,8 +15,6 @@ typedef struct {
   size_t crs, pq, chw;    /* derived */
 } conv_shape;
 
-static inline size_t scl__round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
-
 /* Images per chunk when one image needs per_image bytes of workspace (at least 1, at most g->n). */
 size_t scl__conv_chunk(scl_context ctx, const conv_shape *g, size_t per_image);
 

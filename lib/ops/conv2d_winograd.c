@@ -39,7 +39,7 @@ static scl_status plan(scl_context ctx, const conv_shape *g, wino_plan *w) {
   w->a2 = (w->m + 2) * (w->m + 2);
   w->tp_n = (g->p + w->m - 1) / w->m, w->tq_n = (g->q + w->m - 1) / w->m, w->per_img = w->tp_n * w->tq_n;
   w->nb = scl__conv_chunk(ctx, g, w->a2 * (g->c + g->k) * w->per_img * sizeof(float));
-  size_t ld_max = scl__round_up(w->nb * w->per_img, ctx->gemm_tile);
+  size_t ld_max = scl__gemm_ld_max(ctx, w->nb * w->per_img);
   w->u_stride = scl__round_up(g->k * g->c, SLICE_ALIGN);
   w->v_stride = scl__round_up(g->c * ld_max, SLICE_ALIGN), w->m_stride = scl__round_up(g->k * ld_max, SLICE_ALIGN);
   scl_status st = scl__workspace(ctx, SCL_WS_CONV_WT, w->a2 * w->u_stride * sizeof(float), &w->u);
@@ -77,7 +77,7 @@ scl_status scl__winograd_forward(scl_context ctx, const conv_shape *g, scl_tenso
   scl_region bias = b ? scl__region_of(b, 0) : (scl_region){pl.u, 0};
   for (size_t n0 = 0; n0 < g->n && st == SCL_OK; n0 += pl.nb) {
     size_t nbc = g->n - n0 < pl.nb ? g->n - n0 : pl.nb, tiles = nbc * pl.per_img;
-    size_t ld = scl__round_up(tiles, ctx->gemm_tile);
+    size_t ld = scl__gemm_ld(ctx, tiles);
     st = input_transform(ctx, g, &pl, x, n0, tiles, ld, 0);
     for (size_t xi = 0; xi < pl.a2 && st == SCL_OK; xi++)
       st = scl__gemm(ctx, SCL_NO_TRANS, SCL_NO_TRANS, g->k, ld, g->c, 1.0f, pl.u, xi * pl.u_stride, g->c, pl.v,
@@ -97,7 +97,7 @@ scl_status scl__winograd_filter_grad(scl_context ctx, const conv_shape *g, scl_t
   scl_status st = plan(ctx, g, &pl);
   for (size_t n0 = 0; n0 < g->n && st == SCL_OK; n0 += pl.nb) {
     size_t nbc = g->n - n0 < pl.nb ? g->n - n0 : pl.nb, tiles = nbc * pl.per_img;
-    size_t ld = scl__round_up(tiles, ctx->gemm_tile);
+    size_t ld = scl__gemm_ld(ctx, tiles);
     st = input_transform(ctx, g, &pl, x, n0, tiles, ld, 1);
     if (st == SCL_OK)
       st = SCL_LAUNCH(ctx, "winograd", kname(&pl, "output_grad"), g->k * ld, 0, SCL_MEM(dy->buffer),
