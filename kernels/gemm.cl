@@ -8,7 +8,9 @@
    unrolled so that the accumulators stay in registers: with a loop left, the compiler keeps them
    in memory and the kernel runs at a third of the speed. Consecutive work-items take consecutive
    row tiles of one column strip, so a work-group reuses that strip of B from the cache.
-   Tails: rows past m read row m-1 and are not stored; columns past n read 0 and are not stored.
+   Tails: rows past m read row m-1 and are not stored; columns past n read 0 and are not stored
+   (a vector wholly inside n is still one load, so that n = 16 with 32-column tiles, fc5's and the
+   margin's batch-16 GEMMs, costs half the FMAs and no per-element loads).
    B is read in column strips of 16·TV: strip s, row p starts at b[s·b_panel + p·ldb], so B as
    stored is b_panel = 16·TV; packed by gemm_pack_b it is b_panel = k·16·TV, ldb = 16·TV. Packing
    pays where B's rows lie a multiple of 4 KiB apart: then the rows of a strip all map to the same
@@ -31,12 +33,16 @@
       _Pragma("unroll") for (int v = 0; v < TV; v++) acc[r][v] = (float16)(0.0f);                  \
     for (uint p = 0; p < k; p++, bp += ldb) {                                                      \
       float16 bv[TV];                                                                              \
-      if (full) {                                                                                  \
-        _Pragma("unroll") for (int v = 0; v < TV; v++) bv[v] = vload16(v, bp);                     \
-      } else {                                                                                     \
-        float t[16 * TV];                                                                          \
-        for (uint e = 0; e < 16 * TV; e++) t[e] = j0 + e < n ? bp[e] : 0.0f;                       \
-        _Pragma("unroll") for (int v = 0; v < TV; v++) bv[v] = vload16(v, t);                      \
+      _Pragma("unroll") for (int v = 0; v < TV; v++) {                                             \
+        if (full || j0 + 16 * v + 16 <= n) {                                                       \
+          bv[v] = vload16(v, bp);                                                                  \
+        } else if (j0 + 16 * v >= n) {                                                             \
+          bv[v] = (float16)(0.0f);                                                                 \
+        } else {                                                                                   \
+          float t[16];                                                                             \
+          for (uint e = 0; e < 16; e++) t[e] = j0 + 16 * v + e < n ? bp[16 * v + e] : 0.0f;       \
+          bv[v] = vload16(0, t);                                                                   \
+        }                                                                                          \
       }                                                                                            \
       _Pragma("unroll") for (int r = 0; r < TM; r++) {                                             \
         const float16 av = (float16)(ar[r][(size_t)p * a_sp]);                                     \
@@ -48,7 +54,7 @@
       if (i0 + r >= m) break;                                                                      \
       _Pragma("unroll") for (int v = 0; v < TV; v++) {                                             \
         float16 out = alpha * acc[r][v];                                                           \
-        if (full) {                                                                                \
+        if (full || j0 + 16 * v + 16 <= n) {                                                       \
           if (beta != 0.0f) out += beta * vload16(v, cp);                                          \
           vstore16(out, v, cp);                                                                    \
         } else {                                                                                   \

@@ -137,6 +137,7 @@ static void own_gemm_kernel(scl_context ctx) {
     own_gemm_case(ctx, 0, 37, 75, 19, 1, 1.0f, 0.0f, 20 + t);  /* ragged rows and columns */
     own_gemm_case(ctx, 1, 13, 50, 33, 3, 0.5f, 0.0f, 30 + t);  /* A transposed, batched */
     own_gemm_case(ctx, 0, 1, 9, 64, 2, -1.5f, 0.25f, 40 + t);  /* one row, n < 16, beta */
+    own_gemm_case(ctx, 0, 21, 16, 30, 1, 1.0f, 0.75f, 45 + t); /* n = 16: whole vectors, a tile part empty */
     own_gemm_case(ctx, 0, 48, 96, 40, 2, 2.0f, 1.0f, 50 + t);  /* whole tiles, beta 1 */
     own_gemm_case(ctx, 1, 24, 17, 0, 1, 1.0f, 0.5f, 60 + t);   /* k = 0: C = beta·C */
     own_gemm_case(ctx, 0, 9, 40, 3001, 2, 1.0f, 0.5f, 80 + t); /* k in slices (split-K), beta */
