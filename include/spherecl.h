@@ -523,7 +523,8 @@ scl_status scl_landmarks_read(const char *path, scl_landmarks **entries, size_t 
    variable SPHERECL_WINOGRAD=0, 2 or 4 overrides it. "Gemm 32 ROWS=R COLS=C" runs every GEMM whose
    B is untransposed (all of the convolutions') on spherecl's own kernel, each work-item an R x C
    tile of C in registers (4x32, 8x32, 8x48 or 12x32; 0 and 0: CLBlast), which on CPUs under PoCL
-   runs 2-3x faster than CLBlast's; SPHERECL_GEMM=RxC or SPHERECL_GEMM=clblast overrides it. */
+   runs about twice as fast as CLBlast's (bench/README.md); SPHERECL_GEMM=RxC or =clblast
+   overrides it. */
 typedef enum {
   SCL_TUNING_NONE = 0,  /* CLBlast's database or defaults */
   SCL_TUNING_CACHE = 1, /* the device's cache file */
