@@ -142,6 +142,7 @@ static void own_gemm_kernel(scl_context ctx) {
     own_gemm_case(ctx, 1, 24, 17, 0, 1, 1.0f, 0.5f, 60 + t);   /* k = 0: C = beta·C */
     own_gemm_case(ctx, 0, 9, 40, 3001, 2, 1.0f, 0.5f, 80 + t); /* k in slices (split-K), beta */
     own_gemm_case(ctx, 1, 70, 33, 2900, 1, 1.0f, 0.0f, 90 + t); /* the same, A transposed */
+    own_gemm_case(ctx, 0, 64, 1022, 5, 2, 1.0f, 0.0f, 100 + t); /* B's rows 4 KiB apart: packed first */
     check_gemm(ctx, 0, 1, 13, 7, 29, 70 + t);                  /* B transposed: CLBlast */
   }
   ctx->gemm_own = keep;
