@@ -16,56 +16,59 @@
    pays where B's rows lie a multiple of 4 KiB apart: then the rows of a strip all map to the same
    few sets of a CPU's L1 cache and evict each other (1024^3: ~130 GFLOP/s as stored, ~310 packed). */
 
-#define SCL_GEMM_KERNEL(NAME, TM, TV)                                                              \
-  __kernel void NAME(uint m, uint n, uint k, float alpha, __global const float *a, uint a_off, uint a_si,   \
-                     uint a_sp, uint a_stride, __global const float *b, uint b_off, uint ldb, uint b_panel,   \
-                     uint b_stride, float beta, __global float *c, uint c_off, uint ldc, uint c_stride, uint batch) {      \
-    const uint mt = (m + TM - 1) / TM, nt = (n + 16 * TV - 1) / (16 * TV), id = get_global_id(0);       \
-    if (id >= mt * nt * batch) return;                                                             \
-    const uint i0 = (id % mt) * TM, j0 = (id / mt % nt) * 16 * TV, z = id / (mt * nt);             \
-    __global const float *ar[TM];                                                                  \
-    _Pragma("unroll") for (int r = 0; r < TM; r++)                                                 \
-      ar[r] = a + a_off + (size_t)z * a_stride + (size_t)min(i0 + r, m - 1) * a_si;                 \
-    __global const float *bp = b + b_off + (size_t)z * b_stride + (size_t)(j0 / (16 * TV)) * b_panel; \
-    const int full = j0 + 16 * TV <= n;                                                            \
-    float16 acc[TM][TV];                                                                           \
-    _Pragma("unroll") for (int r = 0; r < TM; r++)                                                 \
-      _Pragma("unroll") for (int v = 0; v < TV; v++) acc[r][v] = (float16)(0.0f);                  \
-    for (uint p = 0; p < k; p++, bp += ldb) {                                                      \
-      float16 bv[TV];                                                                              \
-      _Pragma("unroll") for (int v = 0; v < TV; v++) {                                             \
-        if (full || j0 + 16 * v + 16 <= n) {                                                       \
-          bv[v] = vload16(v, bp);                                                                  \
-        } else if (j0 + 16 * v >= n) {                                                             \
-          bv[v] = (float16)(0.0f);                                                                 \
-        } else {                                                                                   \
-          float t[16];                                                                             \
-          for (uint e = 0; e < 16; e++) t[e] = j0 + 16 * v + e < n ? bp[16 * v + e] : 0.0f;       \
-          bv[v] = vload16(0, t);                                                                   \
-        }                                                                                          \
-      }                                                                                            \
-      _Pragma("unroll") for (int r = 0; r < TM; r++) {                                             \
-        const float16 av = (float16)(ar[r][(size_t)p * a_sp]);                                     \
-        _Pragma("unroll") for (int v = 0; v < TV; v++) acc[r][v] = fma(av, bv[v], acc[r][v]);      \
-      }                                                                                            \
-    }                                                                                              \
-    __global float *cp = c + c_off + (size_t)z * c_stride + (size_t)i0 * ldc + j0;                 \
-    _Pragma("unroll") for (int r = 0; r < TM; r++) {                                               \
-      if (i0 + r >= m) break;                                                                      \
-      _Pragma("unroll") for (int v = 0; v < TV; v++) {                                             \
-        float16 out = alpha * acc[r][v];                                                           \
-        if (full || j0 + 16 * v + 16 <= n) {                                                       \
-          if (beta != 0.0f) out += beta * vload16(v, cp);                                          \
-          vstore16(out, v, cp);                                                                    \
-        } else {                                                                                   \
-          float t[16];                                                                             \
-          vstore16(out, 0, t);                                                                     \
-          for (uint e = 0; e < 16 && j0 + 16 * v + e < n; e++)                                     \
-            cp[16 * v + e] = beta != 0.0f ? t[e] + beta * cp[16 * v + e] : t[e];                   \
-        }                                                                                          \
-      }                                                                                            \
-      cp += ldc;                                                                                   \
-    }                                                                                              \
+#define SCL_GEMM_KERNEL(NAME, TM, TV)                                                          \
+  __kernel void NAME(uint m, uint n, uint k, float alpha, __global const float *a, uint a_off, \
+                     uint a_si, uint a_sp, uint a_stride, __global const float *b, uint b_off, \
+                     uint ldb, uint b_panel, uint b_stride, float beta, __global float *c,     \
+                     uint c_off, uint ldc, uint c_stride, uint batch) {                        \
+    const uint mt = (m + TM - 1) / TM, nt = (n + 16 * TV - 1) / (16 * TV);                     \
+    const uint id = get_global_id(0);                                                          \
+    if (id >= mt * nt * batch) return;                                                         \
+    const uint i0 = (id % mt) * TM, j0 = (id / mt % nt) * 16 * TV, z = id / (mt * nt);         \
+    __global const float *ar[TM];                                                              \
+    _Pragma("unroll") for (int r = 0; r < TM; r++)                                             \
+      ar[r] = a + a_off + (size_t)z * a_stride + (size_t)min(i0 + r, m - 1) * a_si;            \
+    __global const float *bp =                                                                 \
+        b + b_off + (size_t)z * b_stride + (size_t)(j0 / (16 * TV)) * b_panel;                 \
+    const int full = j0 + 16 * TV <= n;                                                        \
+    float16 acc[TM][TV];                                                                       \
+    _Pragma("unroll") for (int r = 0; r < TM; r++)                                             \
+      _Pragma("unroll") for (int v = 0; v < TV; v++) acc[r][v] = (float16)(0.0f);              \
+    for (uint p = 0; p < k; p++, bp += ldb) {                                                  \
+      float16 bv[TV];                                                                          \
+      _Pragma("unroll") for (int v = 0; v < TV; v++) {                                         \
+        if (full || j0 + 16 * v + 16 <= n) {                                                   \
+          bv[v] = vload16(v, bp);                                                              \
+        } else if (j0 + 16 * v >= n) {                                                         \
+          bv[v] = (float16)(0.0f);                                                             \
+        } else {                                                                               \
+          float t[16];                                                                         \
+          for (uint e = 0; e < 16; e++) t[e] = j0 + 16 * v + e < n ? bp[16 * v + e] : 0.0f;    \
+          bv[v] = vload16(0, t);                                                               \
+        }                                                                                      \
+      }                                                                                        \
+      _Pragma("unroll") for (int r = 0; r < TM; r++) {                                         \
+        const float16 av = (float16)(ar[r][(size_t)p * a_sp]);                                 \
+        _Pragma("unroll") for (int v = 0; v < TV; v++) acc[r][v] = fma(av, bv[v], acc[r][v]);  \
+      }                                                                                        \
+    }                                                                                          \
+    __global float *cp = c + c_off + (size_t)z * c_stride + (size_t)i0 * ldc + j0;             \
+    _Pragma("unroll") for (int r = 0; r < TM; r++) {                                           \
+      if (i0 + r >= m) break;                                                                  \
+      _Pragma("unroll") for (int v = 0; v < TV; v++) {                                         \
+        float16 out = alpha * acc[r][v];                                                       \
+        if (full || j0 + 16 * v + 16 <= n) {                                                   \
+          if (beta != 0.0f) out += beta * vload16(v, cp);                                      \
+          vstore16(out, v, cp);                                                                \
+        } else {                                                                               \
+          float t[16];                                                                         \
+          vstore16(out, 0, t);                                                                 \
+          for (uint e = 0; e < 16 && j0 + 16 * v + e < n; e++)                                 \
+            cp[16 * v + e] = beta != 0.0f ? t[e] + beta * cp[16 * v + e] : t[e];               \
+        }                                                                                      \
+      }                                                                                        \
+      cp += ldc;                                                                               \
+    }                                                                                          \
   }
 
 /* The tiles `spherecl tune` chooses from (lib/blas/tune_space.c): rows x columns. */
