@@ -524,7 +524,7 @@ scl_status scl_landmarks_read(const char *path, scl_landmarks **entries, size_t 
    B is untransposed (all of the convolutions') on spherecl's own kernel, each work-item an R x C
    tile of C in registers (4x32, 8x32, 8x48 or 12x32; 0 and 0: CLBlast), which on CPUs under PoCL
    runs about twice as fast as CLBlast's (bench/README.md); SPHERECL_GEMM=RxC or =clblast
-   overrides it. */
+   overrides it. An untuned CPU device (no cache, no file) runs that kernel with an 8x32 tile. */
 typedef enum {
   SCL_TUNING_NONE = 0,  /* CLBlast's database or defaults */
   SCL_TUNING_CACHE = 1, /* the device's cache file */

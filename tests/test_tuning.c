@@ -236,6 +236,24 @@ static void gemm_entry(scl_context unused) {
                    strstr(scl_context_error(NULL), "8x32"),
                "message: %s", scl_context_error(NULL));
   unsetenv("SPHERECL_GEMM");
+  /* An untuned CPU device runs spherecl's kernel (8x32); SPHERECL_TUNING=off means none. */
+  char dir[] = "/tmp/spherecl_empty_cache_XXXXXX";
+  TK_CHECK(mkdtemp(dir) != NULL);
+  setenv("SPHERECL_CACHE_DIR", dir, 1);
+  unsetenv("SPHERECL_TUNING");
+  TK_OK(NULL, scl_context_create("0", &c));
+  scl_device_info info;
+  TK_OK(c, scl__device_info_of(c->device, &info));
+  TK_CHECK_MSG(scl_context_tuning(c) == SCL_TUNING_NONE &&
+                   c->gemm_own == (info.type == SCL_DEVICE_CPU ? scl__gemm_own_tile(8, 32) : 0),
+               "untuned %s device: gemm_own %d", info.type == SCL_DEVICE_CPU ? "CPU" : "non-CPU", c->gemm_own);
+  scl_context_release(c);
+  setenv("SPHERECL_TUNING", "off", 1);
+  TK_OK(NULL, scl_context_create("0", &c));
+  TK_CHECK_MSG(c->gemm_own == 0, "SPHERECL_TUNING=off left gemm_own %d", c->gemm_own);
+  scl_context_release(c);
+  rmdir(dir);
+  unsetenv("SPHERECL_CACHE_DIR");
   unsetenv("SPHERECL_TUNING");
 }
 

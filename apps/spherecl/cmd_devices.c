@@ -52,7 +52,9 @@ int cmd_devices(int argc, char **argv) {
     scl_tuning_cache_path(&d, path, sizeof path);
     if (scl_tuning_cache_state(&d, why, sizeof why)) printf("      tuned: %s\n", path);
     else if (*why) printf("      not tuned: the cache is ignored (%s); run spherecl tune\n", why);
-    else printf("      not tuned (CLBlast's defaults): run spherecl tune --device %zu\n", i);
+    else
+      printf("      not tuned (CLBlast's defaults%s): run spherecl tune --device %zu\n",
+             d.type == SCL_DEVICE_CPU ? ", spherecl's GEMM kernel" : "", i);
   }
   if (cst == SCL_OK) {
     printf("\n* default device%s: [%ld] %s\n", selector ? " for this selector" : "", pick, chosen_name);

@@ -40,7 +40,7 @@ size_t scl__gemm_ld_max(scl_context ctx, size_t cols) {
   return scl__round_up(cols, ctx->gemm_tile) + scl__round_up(16, ctx->gemm_tile);
 }
 
-/* Offsets, strides and sizes travel as uint: the kernels index within 2^32 elements. */
+/* Sizes, offsets and strides travel to the kernels as uint. */
 static int fits_uint(size_t v) { return v <= 0xffffffffu; }
 
 /* The statuses CLBlast gives for the same faults (lib/runtime/status.c names them), so that a
@@ -86,9 +86,8 @@ static scl_status launch(scl_context ctx, const gemm_call *g, size_t a_off, size
   cl_mem b = g->b;
   size_t ldb = g->ldb, b_panel = cols, b_stride = g->b_stride;
   scl_status st;
-  if (k && pack_b(ctx, g->m, ldb)) {
+  if (k && pack_b(ctx, g->m, ldb) && fits_uint(k * cols * nt * g->batch)) { /* else read B as it is */
     const size_t panel = k * cols;
-    if (!fits_uint(panel * nt * g->batch)) return scl__fail(ctx, SCL_ERR_SHAPE, "GEMM: B too large to pack");
     if ((st = scl__workspace(ctx, SCL_WS_GEMM_PACK, panel * nt * g->batch * sizeof(float), &b)) != SCL_OK ||
         (st = SCL_LAUNCH(ctx, "gemm", "gemm_pack_b", k * nt * g->batch, 0, SCL_UINT(k), SCL_UINT(g->n), SCL_UINT(cols),
                          SCL_MEM(g->b), SCL_UINT(b_off), SCL_UINT(ldb), SCL_UINT(b_stride), SCL_MEM(b),
@@ -127,8 +126,11 @@ scl_status scl__gemm_own(scl_context ctx, scl_trans ta, size_t m, size_t n, size
                      bad);
   const size_t mt = (m + TILES[t].rows - 1) / TILES[t].rows, nt = (n + TILES[t].cols - 1) / TILES[t].cols;
   const size_t items = mt * nt * batch;
-  if (!fits_uint(items) || !fits_uint(a_off + a_stride * (batch - 1) + (m + k) * lda) ||
-      !fits_uint(b_off + b_stride * (batch - 1) + k * ldb) || !fits_uint(c_off + c_stride * (batch - 1) + m * ldc))
+  /* The kernel takes every size, offset and stride as a uint and indexes with size_t. */
+  const size_t args[] = {m, n, k, batch, items, a_off, lda, a_stride, b_off, ldb, b_stride, c_off, ldc, c_stride};
+  int fit = 1;
+  for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) fit &= fits_uint(args[i]);
+  if (!fit)
     return scl__fail(ctx, SCL_ERR_SHAPE, "GEMM %zux%zux%zu (x%zu) is too large for spherecl's GEMM kernel", m, n, k,
                      batch);
   const gemm_call g = {t, m, n, alpha, a, ta == SCL_TRANS ? 1 : lda, ta == SCL_TRANS ? lda : 1, a_stride, b, ldb,

@@ -32,6 +32,8 @@
 #include <string.h>
 
 #define SCL_MAX_TUNING_PARAMS 32
+#define SCL_GEMM_CPU_ROWS 8 /* the GEMM kernel's tile on an untuned CPU */
+#define SCL_GEMM_CPU_COLS 32
 #define SCL_TUNING_MAGIC "# spherecl tuning 1"
 #define SCL_TUNING_FILE_MAX ((long)1 << 20)
 
@@ -300,6 +302,10 @@ scl_status scl__blas_apply_tuning(scl_context ctx, const scl_device_info *info) 
   if (path && !strcmp(path, "off")) return SCL_OK;
   if (!path || !*path) {
     apply_cache(ctx, info);
+    /* An untuned CPU: spherecl's GEMM kernel, which there beats CLBlast's at any parameters
+       (bench/README.md); a cache, a file or SPHERECL_TUNING=off says exactly what runs. */
+    if (ctx->tuning == SCL_TUNING_NONE && info->type == SCL_DEVICE_CPU && !(gemm && *gemm))
+      ctx->gemm_own = scl__gemm_own_tile(SCL_GEMM_CPU_ROWS, SCL_GEMM_CPU_COLS);
     return SCL_OK;
   }
   int applied = 0;
