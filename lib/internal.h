@@ -252,7 +252,9 @@ scl_status scl__gemm_own(scl_context ctx, scl_trans ta, size_t m, size_t n, size
 size_t scl__gemm_ld(scl_context ctx, size_t cols);
 /* At least scl__gemm_ld(ctx, c) for every c <= cols: for sizing workspaces. */
 size_t scl__gemm_ld_max(scl_context ctx, size_t cols);
-/* The tile number (1..) of a rows x cols tile, 0 if there is none; and "4x32, 8x32, ..." */
+/* The number of tiles (numbered 1..count); the tile number of a rows x cols tile, 0 if there is
+   none; and "4x32, 8x32, ..." */
+int scl__gemm_own_count(void);
 int scl__gemm_own_tile(int rows, int cols);
 void scl__gemm_own_tiles(char *buf, size_t size);
 /* "8x32" for a tile number, NULL for 0 (CLBlast). */

@@ -285,9 +285,8 @@ static void batch_in_chunks(scl_context ctx) {
 static void own_gemm_kernel(scl_context ctx) {
   const int saved_own = ctx->gemm_own, saved_wino = ctx->winograd;
   const ref_conv_shape aliasing = {2, 3, 32, 32, 8, 3, 3, 1, 1, 1, 1}; /* 32x32 outputs */
-  static const int tiles[][2] = {{4, 32}, {8, 32}, {8, 48}, {12, 32}};
-  for (size_t t = 0; t < sizeof tiles / sizeof tiles[0]; t++) {
-    ctx->gemm_own = scl__gemm_own_tile(tiles[t][0], tiles[t][1]);
+  for (int t = 1; t <= scl__gemm_own_count(); t++) {
+    ctx->gemm_own = t;
     for (int wino = 0; wino <= 4; wino += 4) {
       ctx->winograd = wino;
       const char *suffix = wino ? " (own GEMM, Winograd)" : " (own GEMM)";

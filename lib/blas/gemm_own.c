@@ -13,6 +13,8 @@ static const struct {
 } TILES[] = {{4, 32, "gemm_4x32"}, {8, 32, "gemm_8x32"}, {8, 48, "gemm_8x48"}, {12, 32, "gemm_12x32"}};
 #define NTILES (int)(sizeof TILES / sizeof TILES[0])
 
+int scl__gemm_own_count(void) { return NTILES; }
+
 int scl__gemm_own_tile(int rows, int cols) {
   for (int t = 0; t < NTILES; t++)
     if (TILES[t].rows == rows && TILES[t].cols == cols) return t + 1;
@@ -56,8 +58,7 @@ static int holds(cl_mem mem, size_t elems) {
 /* Whether to pack B first (kernels/gemm.cl says why): when its rows lie a multiple of 4 KiB apart
    and C has rows enough to repay the extra pass over B. SPHERECL_GEMM_PACK=always or never
    overrides (for benchmarks and tests). */
-static int pack_b(scl_context ctx, size_t m, size_t ldb) {
-  (void)ctx;
+static int pack_b(size_t m, size_t ldb) {
   const char *force = getenv("SPHERECL_GEMM_PACK");
   if (force && !strcmp(force, "always")) return 1;
   if (force && !strcmp(force, "never")) return 0;
@@ -86,7 +87,7 @@ static scl_status launch(scl_context ctx, const gemm_call *g, size_t a_off, size
   cl_mem b = g->b;
   size_t ldb = g->ldb, b_panel = cols, b_stride = g->b_stride;
   scl_status st;
-  if (k && pack_b(ctx, g->m, ldb) && fits_uint(k * cols * nt * g->batch)) { /* else read B as it is */
+  if (k && pack_b(g->m, ldb) && fits_uint(k * cols * nt * g->batch)) { /* else read B as it is */
     const size_t panel = k * cols;
     if ((st = scl__workspace(ctx, SCL_WS_GEMM_PACK, panel * nt * g->batch * sizeof(float), &b)) != SCL_OK ||
         (st = SCL_LAUNCH(ctx, "gemm", "gemm_pack_b", k * nt * g->batch, 0, SCL_UINT(k), SCL_UINT(g->n), SCL_UINT(cols),
