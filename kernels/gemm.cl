@@ -54,7 +54,7 @@
     }                                                                                          \
     __global float *cp = c + c_off + (size_t)z * c_stride + (size_t)i0 * ldc + j0;             \
     _Pragma("unroll") for (int r = 0; r < TM; r++) {                                           \
-      if (i0 + r >= m) break;                                                                  \
+      if (i0 + r >= m) continue;                                                               \
       _Pragma("unroll") for (int v = 0; v < TV; v++) {                                         \
         float16 out = alpha * acc[r][v];                                                       \
         if (full || j0 + 16 * v + 16 <= n) {                                                   \
