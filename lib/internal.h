@@ -48,6 +48,7 @@ enum {
   SCL_WS_CONV_WT,    /* conv2d: transposed weights */
   SCL_WS_GEMM_TEMP,  /* CLBlast's temporary buffer for GEMMs that need a helper kernel */
   SCL_WS_GEMM_PACK,  /* spherecl's GEMM kernel: B packed into column strips */
+  SCL_WS_CONV_ZEROS, /* conv2d as implicit GEMMs: zeros that the padding taps read (never written) */
   SCL_MAX_WORKSPACES
 };
 
@@ -67,6 +68,8 @@ struct scl_context_s {
   unsigned long gemm_helper_calls; /* indirect GEMMs so far that needed CLBlast's copy/transpose kernels */
   int winograd;              /* 3x3 stride-1 convolutions by Winograd F(m,3), m = this (2 or 4; 0: none) */
   int gemm_own;              /* GEMMs with an untransposed B by spherecl's kernel, tile gemm_own (0: CLBlast) */
+  int conv_direct;           /* convolutions Winograd does not take as implicit GEMMs (conv2d_direct.c): 1 yes,
+                                0 no (im2col + GEMM), -1 where spherecl's GEMM kernel runs */
   size_t mem_align;          /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes: sub-buffer origins */
   size_t max_alloc;          /* CL_DEVICE_MAX_MEM_ALLOC_SIZE in bytes (0: not reported) */
   int counted;               /* counted among the live contexts (context.c) */

@@ -276,14 +276,18 @@ static void check_passes(scl_context ctx, const ref_conv_shape *g, uint64_t seed
 static void batch_in_chunks(scl_context ctx) {
   const ref_conv_shape g = {3, 32, 208, 208, 2, 3, 3, 1, 1, 1, 1};
   if (tk_small("batch_in_chunks (3x32x208x208)")) return;
+  const int saved = ctx->conv_direct;
+  ctx->conv_direct = 0; /* the implicit GEMMs need no workspace for the columns, so no chunks */
   check_passes(ctx, &g, 600, "chunks", "", NULL);
+  ctx->conv_direct = saved;
 }
 
 /* With spherecl's GEMM kernel (every tile, whatever the tuning chose), im2col and Winograd:
    every case, and a layer whose GEMM rows would be a multiple of 4 KiB apart (1024 output pixels
    per image: scl__gemm_ld pads them), forward and backward against the double reference. */
 static void own_gemm_kernel(scl_context ctx) {
-  const int saved_own = ctx->gemm_own, saved_wino = ctx->winograd;
+  const int saved_own = ctx->gemm_own, saved_wino = ctx->winograd, saved_direct = ctx->conv_direct;
+  ctx->conv_direct = 0; /* im2col + GEMM: direct_convolution has the implicit GEMMs */
   const ref_conv_shape aliasing = {2, 3, 32, 32, 8, 3, 3, 1, 1, 1, 1}; /* 32x32 outputs */
   for (int t = 1; t <= scl__gemm_own_count(); t++) {
     ctx->gemm_own = t;
@@ -295,7 +299,27 @@ static void own_gemm_kernel(scl_context ctx) {
     }
   }
   TK_CHECK(scl__gemm_ld(ctx, 2048) % 1024 != 0 && scl__gemm_ld(ctx, 2048) >= 2048);
-  ctx->gemm_own = saved_own, ctx->winograd = saved_wino;
+  ctx->gemm_own = saved_own, ctx->winograd = saved_wino, ctx->conv_direct = saved_direct;
+}
+
+/* Convolutions as implicit GEMMs (kernels/conv_direct.cl), both tiles, on any device: every case
+   (channel counts below a vector and below a tile's rows, odd sizes, strides 2 and 2x1, pads 0-2),
+   and a stride-2 layer of 64 channels whose pixels fill the 6x64 tile and whose filter gradient
+   runs in three slices of one image, forward and backward against the double reference. */
+static void direct_convolution(scl_context ctx) {
+  const int saved_direct = ctx->conv_direct, saved_wino = ctx->winograd;
+  const ref_conv_shape wide = {3, 8, 56, 48, 64, 3, 3, 2, 2, 1, 1};
+  const char *tiles[] = {"8x32", "6x64"};
+  ctx->conv_direct = 1, ctx->winograd = 0;
+  for (int t = 0; t < 2; t++) {
+    setenv("SPHERECL_CONV_TILE", tiles[t], 1);
+    char suffix[32];
+    snprintf(suffix, sizeof suffix, " (direct %s)", tiles[t]);
+    for (size_t c = 0; c < NCASES; c++) check_passes(ctx, &CASES[c].g, 1000 + c, CASES[c].name, suffix, NULL);
+    check_passes(ctx, &wide, 1050, "64 channels stride 2", suffix, NULL);
+  }
+  unsetenv("SPHERECL_CONV_TILE");
+  ctx->conv_direct = saved_direct, ctx->winograd = saved_wino;
 }
 
 /* Winograd F(2x2,3x3) and F(4x4,3x3) (SPHERECL_WINOGRAD=2 or 4, tuning entry Conv2d WINOGRAD=2/4)
@@ -339,7 +363,7 @@ static void tiled_layout_needs_no_helpers(scl_context unused) {
   snprintf(entries, sizeof entries, "%s\nGemmRoutine 32 XGEMM_MIN_INDIRECT_SIZE=576\n",
            scl__tune_space(SCL_TUNE_XGEMM, &count)[0]);
   TK_OK(ctx, scl_tuning_apply(ctx, entries));
-  ctx->gemm_own = 0; /* CLBlast's kernel, even where the tuning or SPHERECL_GEMM chose spherecl's */
+  ctx->gemm_own = 0, ctx->conv_direct = 0; /* CLBlast's kernel, even where the tuning or SPHERECL_GEMM chose spherecl's */
   TK_CHECK_MSG(ctx->gemm_tile == 64, "tile %zu", ctx->gemm_tile);
   for (size_t c = 0; c < NCASES; c++) check_passes(ctx, &CASES[c].g, 700 + c, CASES[c].name, " (tiled)", NULL);
   /* SphereFace-20's convolutions: c, h, w, k, stride (3x3, pad 1) */
@@ -398,7 +422,8 @@ int main(int argc, char **argv) {
       {"batch_in_chunks", batch_in_chunks},
       {"wrong_result_is_caught", wrong_result_is_caught},
       {"winograd_matches_reference", winograd_matches_reference},
-                           {"own_gemm_kernel", own_gemm_kernel},
+      {"own_gemm_kernel", own_gemm_kernel},
+      {"direct_convolution", direct_convolution},
       {"tiled_layout_needs_no_helpers", tiled_layout_needs_no_helpers},
   };
   return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);

@@ -286,6 +286,9 @@ static void apply_cache(scl_context ctx, const scl_device_info *info) {
 scl_status scl__blas_apply_tuning(scl_context ctx, const scl_device_info *info) {
   ctx->gemm_tile = 1;
   ctx->tuning = SCL_TUNING_NONE;
+  /* SPHERECL_CONV=direct or im2col forces how conv2d runs the layers Winograd does not take */
+  const char *conv = getenv("SPHERECL_CONV");
+  ctx->conv_direct = conv && !strcmp(conv, "direct") ? 1 : conv && !strcmp(conv, "im2col") ? 0 : -1;
   /* SPHERECL_WINOGRAD forces Winograd F(2,3) (2), F(4,3) (4) or none (0) over the tuning */
   const char *wino = getenv("SPHERECL_WINOGRAD");
   ctx->winograd = wino && (!strcmp(wino, "2") || !strcmp(wino, "4")) ? atoi(wino) : 0;

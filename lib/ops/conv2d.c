@@ -152,6 +152,7 @@ scl_status scl_conv2d_forward(scl_context ctx, const scl_conv2d_params *p, scl_t
   if ((st = scl__check_disjoint(ctx, op, args, 1, 4))) return st;
 
   if (scl__winograd_applies(ctx, &g)) return scl__winograd_forward(ctx, &g, x, w, 0, b, y);
+  if (scl__conv_direct_applies(ctx, &g)) return scl__conv_direct_forward(ctx, &g, x, w, b, y);
   conv_work ws;
   if ((st = get_work(ctx, &g, &ws))) return st;
   for (size_t n0 = 0; n0 < g.n && st == SCL_OK; n0 += ws.nb) {
@@ -212,6 +213,7 @@ scl_status scl_conv2d_backward(scl_context ctx, const scl_conv2d_params *p, scl_
     return SCL_OK;
   }
   if (!dx && !dw) return SCL_OK;
+  if (scl__conv_direct_applies(ctx, &g)) return scl__conv_direct_backward(ctx, &g, x, w, dy, dx, dw);
   conv_work ws;
   if ((st = get_work(ctx, &g, &ws))) return st;
   cl_mem wT = NULL;

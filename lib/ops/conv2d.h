@@ -30,4 +30,13 @@ scl_status scl__winograd_forward(scl_context ctx, const conv_shape *g, scl_tenso
 scl_status scl__winograd_filter_grad(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy,
                                      scl_tensor dw);
 
+/* Whether conv2d runs g as implicit GEMMs (conv2d_direct.c): on a context that runs spherecl's
+   GEMM kernel (ctx->conv_direct), for the layers Winograd does not take. */
+int scl__conv_direct_applies(scl_context ctx, const conv_shape *g);
+scl_status scl__conv_direct_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor b,
+                                    scl_tensor y);
+/* dx and/or dw (either may be NULL; both overwritten) of conv(x, w) from dy. */
+scl_status scl__conv_direct_backward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor dy,
+                                     scl_tensor dx, scl_tensor dw);
+
 #endif

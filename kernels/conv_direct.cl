@@ -1,0 +1,208 @@
+/* Convolutions as implicit GEMMs (lib/ops/conv2d_direct.c): the im2col matrix is never written;
+   each work-item reads the input pixels its tile needs straight from x (or dy), so a layer costs
+   the GEMM's FMAs and no pass over a 9x larger column matrix. Written for CPUs under PoCL, where
+   spherecl's GEMM kernel (kernels/gemm.cl) sets the pattern: a TM x 16·TV tile of the result in
+   TM·TV float16 registers, per step TV vector loads of a row of weights (or of dyᵀ) and TM
+   broadcasts, fully unrolled, no local memory, no barrier. The vectors run along the channels,
+   whose rows the host lays out contiguously and padded with zeros to kp (a multiple of 16·TV), so
+   every vector load is whole; the broadcasts are the gathered pixels.
+
+   Zero padding: for each filter tap the forward and backward-data kernels point each pixel of the
+   tile either into the image or, where the tap falls outside it, into `zeros`, a buffer of zeros
+   as long as one image's channels: the loop over channels then reads both at the same offsets,
+   with no mask and no branch (a multiply by a 0/1 mask on border tiles cost conv4.1, whose every
+   6-pixel tile touches the border, a fifth of its forward).
+
+   Layouts (made by conv_weights_by_tap / conv_dy_by_pos below):
+     forward      y  [n][K][P][Q]   from wk  [R·S][C][kp]  (kp ≥ K)    vectors along K
+     backward dx  dx [n][C][H][W]   from wc  [R·S][K][kp]  (kp ≥ C)    vectors along C
+     backward dw  dw [K][C][R][S]   from dyp [n·P·Q][kp]   (kp ≥ K)    vectors along K */
+
+/* One step of a tile: TV vectors of the row at bp, TM broadcasts a(t) (t = 0..TM-1). */
+#define SCL_TILE_STEP(TM, TV, acc, bp, a)                                                          \
+  do {                                                                                             \
+    float16 bv_[TV];                                                                               \
+    _Pragma("unroll") for (int v_ = 0; v_ < TV; v_++) bv_[v_] = vload16(v_, bp);                   \
+    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
+      const float16 av_ = (float16)(a);                                                            \
+      _Pragma("unroll") for (int v_ = 0; v_ < TV; v_++) acc[t][v_] = fma(av_, bv_[v_], acc[t][v_]); \
+    }                                                                                              \
+  } while (0)
+
+#define SCL_TILE_ZERO(TM, TV, acc)                                                                 \
+  float16 acc[TM][TV];                                                                             \
+  _Pragma("unroll") for (int t = 0; t < TM; t++)                                                   \
+    _Pragma("unroll") for (int v_ = 0; v_ < TV; v_++) acc[t][v_] = (float16)(0.0f)
+
+#define SCL_DIRECT_SHAPE                                                                           \
+  uint nb, uint k, uint c, uint h, uint w, uint r, uint s, uint p, uint q, uint sh, uint sw, uint ph, uint pw
+
+/* y = conv(x, w) + b. Work-item: TM consecutive output pixels j = (img·P + op)·Q + oq of the
+   batch (past the last one they repeat it and are not stored) x 16·TV output channels; the items
+   of one channel strip are consecutive, so a work-group reuses that strip of wk from the cache. */
+#define SCL_CONV_FORWARD_KERNEL(NAME, TM, TV)                                                      \
+  __kernel void NAME(__global const float *x, uint x_off, __global const float *zeros,             \
+                     __global const float *wk, uint kp, __global const float *bias, uint bias_off, \
+                     uint has_bias, __global float *y, uint y_off, SCL_DIRECT_SHAPE) {             \
+    const uint pq = p * q, npix = nb * pq, mt = (npix + TM - 1) / TM, id = get_global_id(0);      \
+    if (id >= mt * (kp / (16 * TV))) return;                                                       \
+    const uint j0 = id % mt * TM, k0 = id / mt * 16 * TV;                                          \
+    const size_t hw = (size_t)h * w;                                                               \
+    size_t img_off[TM];                                                                            \
+    int iy[TM], ix[TM];                                                                            \
+    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
+      const uint j = min(j0 + t, npix - 1), img = j / pq, o = j - img * pq, op = o / q;            \
+      img_off[t] = x_off + img * c * hw;                                                           \
+      iy[t] = (int)(op * sh) - (int)ph, ix[t] = (int)((o - op * q) * sw) - (int)pw;                \
+    }                                                                                              \
+    SCL_TILE_ZERO(TM, TV, acc);                                                                    \
+    for (uint fr = 0; fr < r; fr++)                                                                \
+      for (uint fs = 0; fs < s; fs++) {                                                            \
+        __global const float *xr[TM];                                                              \
+        _Pragma("unroll") for (int t = 0; t < TM; t++) {                                           \
+          const int yy = iy[t] + (int)fr, xx = ix[t] + (int)fs;                                    \
+          const int in = yy >= 0 && yy < (int)h && xx >= 0 && xx < (int)w;                         \
+          xr[t] = in ? x + img_off[t] + (size_t)yy * w + (size_t)xx : zeros;                       \
+        }                                                                                          \
+        __global const float *bp = wk + (size_t)(fr * s + fs) * c * kp + k0;                      \
+        for (uint ci = 0; ci < c; ci++, bp += kp) SCL_TILE_STEP(TM, TV, acc, bp, xr[t][ci * hw]);  \
+      }                                                                                            \
+    __global float *yo[TM];                                                                        \
+    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
+      const uint j = min(j0 + t, npix - 1), img = j / pq;                                          \
+      yo[t] = y + y_off + (size_t)img * k * pq + (j - img * pq);                                   \
+    }                                                                                              \
+    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
+      if (j0 + t >= npix) continue;                                                                \
+      _Pragma("unroll") for (int v_ = 0; v_ < TV; v_++) {                                          \
+        float e_[16];                                                                              \
+        vstore16(acc[t][v_], 0, e_);                                                               \
+        for (uint i_ = 0; i_ < 16 && k0 + 16 * v_ + i_ < k; i_++) {                                \
+          const uint co = k0 + 16 * v_ + i_;                                                       \
+          yo[t][(size_t)co * pq] = e_[i_] + (has_bias ? bias[bias_off + co] : 0.0f);               \
+        }                                                                                          \
+      }                                                                                            \
+    }                                                                                              \
+  }
+
+/* dx = the gradient of conv(x, w) by x, from dy. Work-item: TM pixels of one input row that the
+   same taps reach, xx = phase + sw·(i0 + t) (so that per tap they read TM consecutive columns of
+   one dy row), x 16·TV input channels; every dx pixel belongs to one item and is written once
+   (0 where no tap reaches it). */
+#define SCL_CONV_BACKWARD_DATA_KERNEL(NAME, TM, TV)                                                \
+  __kernel void NAME(__global const float *dy, uint dy_off, __global const float *zeros,           \
+                     __global const float *wc, uint kp, __global float *dx, uint dx_off,           \
+                     SCL_DIRECT_SHAPE) {                                                           \
+    const uint per_phase = ((w + sw - 1) / sw + TM - 1) / TM, row_tiles = sw * per_phase;          \
+    const uint rows = nb * h, id = get_global_id(0);                                               \
+    if (id >= row_tiles * rows * (kp / (16 * TV))) return;                                         \
+    const uint tile = id % row_tiles, row = id / row_tiles % rows, c0 = id / (row_tiles * rows) * 16 * TV; \
+    const uint phase = tile / per_phase, i0 = tile % per_phase * TM, img = row / h, yy = row % h;  \
+    const size_t pq = (size_t)p * q;                                                               \
+    SCL_TILE_ZERO(TM, TV, acc);                                                                    \
+    for (uint fr = 0; fr < r; fr++) {                                                              \
+      const int ny = (int)(yy + ph) - (int)fr; /* = op·sh */                                       \
+      if (ny < 0 || ny % (int)sh || ny / (int)sh >= (int)p) continue;                              \
+      for (uint fs = 0; fs < s; fs++) {                                                            \
+        const int nx = (int)(phase + pw) - (int)fs; /* = oq·sw for the tile's first pixel, i0 = 0 */ \
+        if (nx % (int)sw) continue;                                                                \
+        const int oq0 = nx / (int)sw + (int)i0;                                                    \
+        __global const float *dr = dy + dy_off + (size_t)img * k * pq + (size_t)(ny / (int)sh) * q; \
+        __global const float *ar[TM];                                                              \
+        _Pragma("unroll") for (int t = 0; t < TM; t++) {                                           \
+          const int oq = oq0 + t;                                                                  \
+          ar[t] = oq >= 0 && oq < (int)q ? dr + oq : zeros;                                        \
+        }                                                                                          \
+        __global const float *bp = wc + (size_t)(fr * s + fs) * k * kp + c0;                      \
+        for (uint co = 0; co < k; co++, bp += kp) SCL_TILE_STEP(TM, TV, acc, bp, ar[t][co * pq]);  \
+      }                                                                                            \
+    }                                                                                              \
+    __global float *out = dx + dx_off + ((size_t)img * c * h + yy) * w + phase + sw * i0;          \
+    const size_t hw = (size_t)h * w;                                                               \
+    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
+      if (phase + sw * (i0 + t) >= w) continue;                                                    \
+      _Pragma("unroll") for (int v_ = 0; v_ < TV; v_++) {                                          \
+        float e_[16];                                                                              \
+        vstore16(acc[t][v_], 0, e_);                                                               \
+        for (uint i_ = 0; i_ < 16 && c0 + 16 * v_ + i_ < c; i_++)                                  \
+          out[(size_t)(c0 + 16 * v_ + i_) * hw + sw * t] = e_[i_];                                 \
+      }                                                                                            \
+    }                                                                                              \
+  }
+
+/* dw (+)= the gradient of conv(x, w) by w, from dyp = dy by position, over images [0, nb).
+   Work-item: TM consecutive input channels of one tap (channels past C repeat the last and are
+   not stored) x 16·TV output channels; the inner loop runs over the output pixels that read
+   inside the image, so it needs no mask. */
+#define SCL_CONV_BACKWARD_FILTER_KERNEL(NAME, TM, TV)                                              \
+  __kernel void NAME(__global const float *x, uint x_off, __global const float *dyp, uint dyp_off, \
+                     uint kp, __global float *dw, uint dw_off, uint accumulate, SCL_DIRECT_SHAPE) { \
+    const uint ct = (c + TM - 1) / TM, tiles = r * s * ct, id = get_global_id(0);                  \
+    if (id >= tiles * (kp / (16 * TV))) return;                                                    \
+    const uint tap = id % tiles / ct, ci0 = id % tiles % ct * TM, k0 = id / tiles * 16 * TV;       \
+    const uint fr = tap / s, fs = tap % s;                                                         \
+    const size_t hw = (size_t)h * w;                                                               \
+    size_t coff[TM];                                                                               \
+    _Pragma("unroll") for (int t = 0; t < TM; t++) coff[t] = min(ci0 + t, c - 1) * hw;             \
+    /* the output columns whose tap reads inside: oq·sw + fs - pw in [0, w) */                     \
+    const uint q_lo = pw > fs ? (pw - fs + sw - 1) / sw : 0;                                       \
+    const uint q_hi = w + pw > fs ? min(q, (w + pw - fs - 1) / sw + 1) : 0;                        \
+    SCL_TILE_ZERO(TM, TV, acc);                                                                    \
+    for (uint img = 0; img < nb; img++)                                                            \
+      for (uint op = 0; op < p; op++) {                                                            \
+        const int yy = (int)(op * sh + fr) - (int)ph;                                              \
+        if (yy < 0 || yy >= (int)h || q_lo >= q_hi) continue;                                      \
+        __global const float *xr = x + x_off + img * c * hw + (size_t)yy * w + (q_lo * sw + fs - pw); \
+        __global const float *bp = dyp + dyp_off + ((size_t)(img * p + op) * q + q_lo) * kp + k0;  \
+        for (uint oq = q_lo; oq < q_hi; oq++, xr += sw, bp += kp)                                  \
+          SCL_TILE_STEP(TM, TV, acc, bp, xr[coff[t]]);                                             \
+      }                                                                                            \
+    __global float *out = dw + dw_off + (size_t)ci0 * r * s + tap;                                 \
+    const size_t crs = (size_t)c * r * s;                                                          \
+    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
+      if (ci0 + t >= c) continue;                                                                  \
+      _Pragma("unroll") for (int v_ = 0; v_ < TV; v_++) {                                          \
+        float e_[16];                                                                              \
+        vstore16(acc[t][v_], 0, e_);                                                               \
+        for (uint i_ = 0; i_ < 16 && k0 + 16 * v_ + i_ < k; i_++) {                                \
+          __global float *o = out + (size_t)(k0 + 16 * v_ + i_) * crs + (size_t)t * r * s;        \
+          *o = accumulate ? *o + e_[i_] : e_[i_];                                                  \
+        }                                                                                          \
+      }                                                                                            \
+    }                                                                                              \
+  }
+
+/* Tiles: TM rows x 16·TV channels (lib/ops/conv2d_direct.c chooses). */
+SCL_CONV_FORWARD_KERNEL(conv_forward_8x32, 8, 2)
+SCL_CONV_FORWARD_KERNEL(conv_forward_6x64, 6, 4)
+SCL_CONV_BACKWARD_DATA_KERNEL(conv_backward_data_8x32, 8, 2)
+SCL_CONV_BACKWARD_DATA_KERNEL(conv_backward_data_6x64, 6, 4)
+SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_8x32, 8, 2)
+SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_6x64, 6, 4)
+
+/* The weights w [K][C][R·S] by tap: wk [R·S][C][kp] (by_k: vectors along K, the forward's) or
+   wc [R·S][K][kp] (vectors along C, backward data's); columns past K (C) zero. One work-item per
+   row of the output writes its kp columns. */
+__kernel void conv_weights_by_tap(__global const float *wt, uint w_off, __global float *out, uint k, uint c, uint rs,
+                                  uint kp, uint by_k) {
+  const uint rows = rs * (by_k ? c : k), id = get_global_id(0);
+  if (id >= rows) return;
+  const uint tap = id / (rows / rs), i = id % (rows / rs); /* i: the row's input (by_k) or output channel */
+  __global float *o = out + (size_t)id * kp;
+  const uint cols = by_k ? k : c;
+  for (uint e = 0; e < kp; e++) {
+    const uint co = by_k ? e : i, ci = by_k ? i : e;
+    o[e] = e < cols ? wt[w_off + ((size_t)co * c + ci) * rs + tap] : 0.0f;
+  }
+}
+
+/* dy [nb][K][P·Q] by position: dyp [nb·P·Q][kp], columns past K zero. One work-item per pixel. */
+__kernel void conv_dy_by_pos(__global const float *dy, uint dy_off, __global float *out, uint nb, uint k, uint pq,
+                             uint kp) {
+  const uint id = get_global_id(0);
+  if (id >= nb * pq) return;
+  const uint img = id / pq, o = id % pq;
+  __global const float *src = dy + dy_off + (size_t)img * k * pq + o;
+  __global float *dst = out + (size_t)id * kp;
+  for (uint e = 0; e < kp; e++) dst[e] = e < k ? src[(size_t)e * pq] : 0.0f;
+}

@@ -1,0 +1,129 @@
+/* Convolutions as implicit GEMMs (kernels/conv_direct.cl): the convolutions Winograd does not take
+   (stride 2, 1x1, other filters) on devices that run spherecl's own GEMM kernel. im2col + GEMM
+   writes a column matrix R·S times the input's size and reads it back; on conv2.1 of SphereFace-20
+   that pass and the axis swap took as long as a third of the GEMM, and the GEMM itself ran slower
+   on the columns' long rows. Here each pass is one kernel over the input as it lies, plus a small
+   relayout of the weights (or of dy, for the filter gradient) so that the vectors are contiguous.
+
+   Workspaces: SCL_WS_CONV_WT holds the weights by tap, SCL_WS_CONV_T dy by position,
+   SCL_WS_CONV_ZEROS the zeros that taps in the padding read. */
+#include "ops/conv2d.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Filter-gradient slices: images whose dy rows (one strip of 16·TV channels) fit a core's L2
+   cache, read by every work-item of the slice; each slice after the first adds to dw. A slice has
+   few work-items (conv2.1: 198), so they go in groups of 16: in the default 64 four groups shared
+   two cores 128:70 (conv2.1's filter gradient 174 -> 220 GFLOP/s on the 2-core CPU). */
+#define FILTER_SLICE_BYTES ((size_t)512 << 10)
+#define FILTER_GROUP 16
+
+typedef struct {
+  int rows, vecs; /* TM pixels or channels x 16·TV channels */
+  const char *suffix;
+} direct_tile;
+
+static const direct_tile TILES[] = {{8, 2, "8x32"}, {6, 4, "6x64"}};
+
+/* The tile for `channels` output vectors: 64 wide when they fill it, else 32. SPHERECL_CONV_TILE
+   (8x32 or 6x64) forces one, for tests and benchmarks. */
+static const direct_tile *tile_for(size_t channels) {
+  const char *force = getenv("SPHERECL_CONV_TILE");
+  for (size_t i = 0; force && i < sizeof TILES / sizeof TILES[0]; i++)
+    if (!strcmp(force, TILES[i].suffix)) return &TILES[i];
+  return channels % 64 == 0 ? &TILES[1] : &TILES[0];
+}
+
+static const char *kernel_name(char *buf, size_t size, const char *pass, const direct_tile *t) {
+  snprintf(buf, size, "conv_%s_%s", pass, t->suffix);
+  return buf;
+}
+
+int scl__conv_direct_applies(scl_context ctx, const conv_shape *g) {
+  /* the kernels index x, y and dy by position with uint offsets */
+  const size_t kp = scl__round_up(g->k > g->c ? g->k : g->c, 64), limit = 0xffffffffu;
+  const int on = ctx->conv_direct < 0 ? ctx->gemm_own != 0 : ctx->conv_direct;
+  return on && g->n * g->chw < limit && g->n * g->pq * kp < limit && g->n * g->c * g->h * g->w < limit;
+}
+
+#define SHAPE_ARGS(g, nb)                                                                         \
+  SCL_UINT(nb), SCL_UINT((g)->k), SCL_UINT((g)->c), SCL_UINT((g)->h), SCL_UINT((g)->w), SCL_UINT((g)->r), \
+      SCL_UINT((g)->s), SCL_UINT((g)->p), SCL_UINT((g)->q), SCL_UINT((g)->sh), SCL_UINT((g)->sw),       \
+      SCL_UINT((g)->ph), SCL_UINT((g)->pw)
+
+/* `floats` zeros, kept in their workspace: filled only when it grows. */
+static scl_status zeros(scl_context ctx, size_t floats, cl_mem *out) {
+  const size_t had = ctx->workspaces[SCL_WS_CONV_ZEROS].bytes;
+  scl_status st = scl__workspace(ctx, SCL_WS_CONV_ZEROS, floats * sizeof(float), out);
+  const size_t now = ctx->workspaces[SCL_WS_CONV_ZEROS].bytes;
+  return st || now == had ? st : scl__zero_tail(ctx, (scl_region){*out, 0}, 1, 0, now / sizeof(float));
+}
+
+/* w by tap into SCL_WS_CONV_WT: [R·S][C][kp] (by_k) or [R·S][K][kp], kp = cols rounded to the tile. */
+static scl_status weights_by_tap(scl_context ctx, const conv_shape *g, scl_tensor w, size_t kp, int by_k,
+                                 cl_mem *out) {
+  const size_t rs = g->r * g->s, rows = rs * (by_k ? g->c : g->k);
+  scl_status st = scl__workspace(ctx, SCL_WS_CONV_WT, rows * kp * sizeof(float), out);
+  return st ? st
+            : SCL_LAUNCH(ctx, "conv_direct", "conv_weights_by_tap", rows, 0, SCL_TENSOR(w), SCL_MEM(*out),
+                         SCL_UINT(g->k), SCL_UINT(g->c), SCL_UINT(rs), SCL_UINT(kp), SCL_UINT(by_k));
+}
+
+scl_status scl__conv_direct_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor b,
+                                    scl_tensor y) {
+  const direct_tile *t = tile_for(g->k);
+  const size_t kp = scl__round_up(g->k, 16 * (size_t)t->vecs), npix = g->n * g->pq;
+  cl_mem wk, zero;
+  scl_status st = weights_by_tap(ctx, g, w, kp, 1, &wk);
+  if (st || (st = zeros(ctx, g->c * g->h * g->w, &zero))) return st;
+  char name[48];
+  scl_region bias = b ? scl__region_of(b, 0) : (scl_region){wk, 0};
+  const size_t items = (npix + (size_t)t->rows - 1) / (size_t)t->rows * (kp / (16 * (size_t)t->vecs));
+  return SCL_LAUNCH(ctx, "conv_direct", kernel_name(name, sizeof name, "forward", t), items, 0, SCL_TENSOR(x),
+                    SCL_MEM(zero), SCL_MEM(wk), SCL_UINT(kp), SCL_MEM(bias.mem), SCL_UINT(bias.off), SCL_UINT(b != NULL),
+                    SCL_TENSOR(y), SHAPE_ARGS(g, g->n));
+}
+
+static scl_status backward_data(scl_context ctx, const conv_shape *g, scl_tensor w, scl_tensor dy, scl_tensor dx) {
+  const direct_tile *t = tile_for(g->c);
+  const size_t kp = scl__round_up(g->c, 16 * (size_t)t->vecs);
+  cl_mem wc, zero;
+  scl_status st = weights_by_tap(ctx, g, w, kp, 0, &wc);
+  if (st || (st = zeros(ctx, g->k * g->pq, &zero))) return st;
+  char name[48];
+  const size_t per_phase = ((g->w + g->sw - 1) / g->sw + (size_t)t->rows - 1) / (size_t)t->rows;
+  const size_t items = g->sw * per_phase * g->n * g->h * (kp / (16 * (size_t)t->vecs));
+  return SCL_LAUNCH(ctx, "conv_direct", kernel_name(name, sizeof name, "backward_data", t), items, 0,
+                    SCL_TENSOR(dy), SCL_MEM(zero), SCL_MEM(wc), SCL_UINT(kp), SCL_TENSOR(dx), SHAPE_ARGS(g, g->n));
+}
+
+static scl_status backward_filter(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy, scl_tensor dw) {
+  const direct_tile *t = tile_for(g->k);
+  const size_t kp = scl__round_up(g->k, 16 * (size_t)t->vecs);
+  cl_mem dyp;
+  scl_status st = scl__workspace(ctx, SCL_WS_CONV_T, g->n * g->pq * kp * sizeof(float), &dyp);
+  if (st == SCL_OK)
+    st = SCL_LAUNCH(ctx, "conv_direct", "conv_dy_by_pos", g->n * g->pq, 0, SCL_TENSOR(dy), SCL_MEM(dyp),
+                    SCL_UINT(g->n), SCL_UINT(g->k), SCL_UINT(g->pq), SCL_UINT(kp));
+  char name[48];
+  kernel_name(name, sizeof name, "backward_filter", t);
+  const size_t items = g->r * g->s * ((g->c + (size_t)t->rows - 1) / (size_t)t->rows) * (kp / (16 * (size_t)t->vecs));
+  const size_t strip = g->pq * 16 * (size_t)t->vecs * sizeof(float);
+  size_t slice = FILTER_SLICE_BYTES / strip;
+  if (slice < 1) slice = 1;
+  for (size_t n0 = 0; n0 < g->n && st == SCL_OK; n0 += slice) {
+    const size_t nb = g->n - n0 < slice ? g->n - n0 : slice;
+    st = SCL_LAUNCH(ctx, "conv_direct", name, items, FILTER_GROUP, SCL_MEM(x->buffer), SCL_UINT(x->offset + n0 * g->chw),
+                    SCL_MEM(dyp), SCL_UINT(n0 * g->pq * kp), SCL_UINT(kp), SCL_TENSOR(dw), SCL_UINT(n0 > 0),
+                    SHAPE_ARGS(g, nb));
+  }
+  return st;
+}
+
+scl_status scl__conv_direct_backward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor dy,
+                                     scl_tensor dx, scl_tensor dw) {
+  scl_status st = dx ? backward_data(ctx, g, w, dy, dx) : SCL_OK;
+  return st || !dw ? st : backward_filter(ctx, g, x, dy, dw);
+}
