@@ -1,7 +1,8 @@
 /* spherecl bench: benchmarks, one sub-benchmark per row of the table below.
      ops    GFLOP/s of conv2d forward, backward-data and backward-filter at the SphereFace-20 layer
             shapes (batch 16, 3×112×96 input) and of fc5 as a linear layer, each also as a fraction
-            of a 1024³ SGEMM measured on the same device in the same run.
+            of a 1024³ SGEMM measured on the same device just before that layer (a shared machine's
+            speed drifts within minutes: 250-400 GFLOP/s between runs on one 2-core VM).
      train  images/s of whole training steps of SphereFace-20 (batch 16, 10572 classes).
    Every figure is the median of --reps timed runs after one warm-up run (which pays for kernel
    compilation), with scl_context_finish before the clock is read. bench/README.md explains how to
@@ -114,7 +115,8 @@ static int ops_usage(FILE *f, int code) {
   fprintf(f, "usage: spherecl bench ops [--device SELECTOR] [--reps N]\n"
              "GFLOP/s of conv2d forward, backward-data and backward-filter at the SphereFace-20 layer shapes\n"
              "(batch %d, 3x112x96 input, 3x3 pad 1) and of fc5 as a linear layer, each also as a fraction\n"
-             "of a %d^3 SGEMM on the same device. --reps: timed runs per figure (median; default 5, max 63).\n"
+             "of a %d^3 SGEMM on the same device, measured again before each layer. --reps: timed runs per\n"
+             "figure (median; default 5, max 63).\n"
              "The device's tuning applies (spherecl tune; SPHERECL_TUNING, SPHERECL_WINOGRAD: bench/README.md).\n",
           SF20_BATCH, GEMM_SIZE);
   return code;
@@ -131,20 +133,24 @@ static int bench_ops(int argc, char **argv) {
          SF20_BATCH, reps);
   fflush(stdout);
 
-  double gemm = 0, step = 0, step_flops = 0;
-  scl_status st = gemm_rate(ctx, reps, &gemm);
-  if (st == SCL_OK) {
-    printf("%d^3 SGEMM: %.1f GFLOP/s (x = rate / this rate)\n\n", GEMM_SIZE, gemm);
-    printf("%-20s %-32s %6s  %-13s %-13s %-13s\n", "layer", "shape", "GFLOP", "forward", "bwd-data", "bwd-filter");
-    printf("%-20s %-32s %6s  %-13s %-13s %-13s\n", "", "", "", "GFLOP/s    x", "GFLOP/s    x", "GFLOP/s    x");
-  }
+  double gemm = 0, gemm_sum = 0, gemm_lo = 1e30, gemm_hi = 0, step = 0, step_flops = 0;
+  int layers = 0;
+  printf("x = rate / the %d^3 SGEMM rate measured just before the layer (column SGEMM)\n\n", GEMM_SIZE);
+  printf("%-20s %-32s %6s %6s  %-13s %-13s %-13s\n", "layer", "shape", "GFLOP", "SGEMM", "forward", "bwd-data",
+         "bwd-filter");
+  printf("%-20s %-32s %6s %6s  %-13s %-13s %-13s\n", "", "", "", "GFLOP/s", "GFLOP/s    x", "GFLOP/s    x",
+         "GFLOP/s    x");
+  scl_status st = SCL_OK;
   for (size_t i = 0; i < sizeof SF20_LAYERS / sizeof SF20_LAYERS[0] && st == SCL_OK; i++) {
     const layer *l = &SF20_LAYERS[i];
     layer_run r;
     char shape[64];
     sf20_shape(l, shape, sizeof shape);
     double flops = sf20_flops(l);
-    printf("%-20s %-32s %6.3f", l->name, shape, flops * 1e-9);
+    if ((st = gemm_rate(ctx, reps, &gemm))) break;
+    gemm_sum += gemm, layers++;
+    gemm_lo = gemm < gemm_lo ? gemm : gemm_lo, gemm_hi = gemm > gemm_hi ? gemm : gemm_hi;
+    printf("%-20s %-32s %6.3f %7.1f", l->name, shape, flops * 1e-9, gemm);
     if ((st = sf20_make_layer(ctx, l, &r)) == SCL_OK)
       for (r.pass = 0; r.pass < PASSES && st == SCL_OK; r.pass++) {
         double t = 0;
@@ -159,8 +165,10 @@ static int bench_ops(int argc, char **argv) {
   }
   if (st == SCL_OK)
     printf("\nSphereFace-20 step, these passes only (each row x its count in the net, conv1.1 without\n"
-           "bwd-data): %.3f s for %.1f GFLOP = %.1f GFLOP/s (x %.2f)\n",
-           step, step_flops * 1e-9, step_flops / step * 1e-9, step_flops / step * 1e-9 / gemm);
+           "bwd-data): %.3f s for %.1f GFLOP = %.1f GFLOP/s (x %.2f of the mean SGEMM rate, %.1f;\n"
+           "it ranged %.1f-%.1f)\n",
+           step, step_flops * 1e-9, step_flops / step * 1e-9, step_flops / step * 1e-9 / (gemm_sum / layers),
+           gemm_sum / layers, gemm_lo, gemm_hi);
   else
     fprintf(stderr, "\nspherecl bench ops: %s\n", scl_context_error(ctx));
   scl_context_release(ctx);
