@@ -167,10 +167,14 @@ scl_context scl_tensor_context(scl_tensor t);
 /* 4. Operations                                                                                 */
 /* ============================================================================================= */
 
-/* ---- Convolution (im2col + GEMM through CLBlast) -------------------------------------------- */
+/* ---- Convolution --------------------------------------------------------------------------- */
 typedef struct { int stride_h, stride_w, pad_h, pad_w; } scl_conv2d_params;
 /* x [N,C,H,W], w [K,C,R,S], b [K] or NULL, y [N,K,P,Q] with P = (H + 2*pad_h - R)/stride_h + 1,
-   Q = (W + 2*pad_w - S)/stride_w + 1. Strides >= 1, pads >= 0, P and Q >= 1. */
+   Q = (W + 2*pad_w - S)/stride_w + 1. Strides >= 1, pads >= 0, P and Q >= 1.
+   How it runs follows the device's tuning (section 9): 3x3 stride-1 layers by Winograd; the others
+   as implicit GEMMs (spherecl's kernels read x where it lies; the default where spherecl's GEMM
+   kernel runs, as on CPUs) or as im2col + GEMM. SPHERECL_CONV=direct or im2col forces the second
+   choice. */
 scl_status scl_conv2d_forward(scl_context ctx, const scl_conv2d_params *p, scl_tensor x, scl_tensor w,
                               scl_tensor b, scl_tensor y);
 /* dx [N,C,H,W], dw [K,C,R,S], db [K]; any of them NULL to skip. */
@@ -524,7 +528,10 @@ scl_status scl_landmarks_read(const char *path, scl_landmarks **entries, size_t 
    B is untransposed (all of the convolutions') on spherecl's own kernel, each work-item an R x C
    tile of C in registers (4x32, 8x32, 8x48 or 12x32; 0 and 0: CLBlast), which on CPUs under PoCL
    runs about twice as fast as CLBlast's (bench/README.md); SPHERECL_GEMM=RxC or =clblast
-   overrides it. An untuned CPU device (no cache, no file) runs that kernel with an 8x32 tile. */
+   overrides it. An untuned CPU device (no cache, no file) runs that kernel with an 8x32 tile.
+   Where it runs, convolutions that Winograd does not take run as implicit GEMMs, and
+   "Conv2dDirect 32 BELOW_CHANNELS=C" also takes from Winograd the layers with fewer than C input
+   channels (0, the default: none). */
 typedef enum {
   SCL_TUNING_NONE = 0,  /* CLBlast's database or defaults */
   SCL_TUNING_CACHE = 1, /* the device's cache file */

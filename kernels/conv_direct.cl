@@ -85,47 +85,55 @@
     }                                                                                              \
   }
 
-/* dx = the gradient of conv(x, w) by x, from dy. Work-item: TM pixels of one input row that the
-   same taps reach, xx = phase + sw·(i0 + t) (so that per tap they read TM consecutive columns of
-   one dy row), x 16·TV input channels; every dx pixel belongs to one item and is written once
-   (0 where no tap reaches it). */
+/* dx = the gradient of conv(x, w) by x, from dy. The pixels of one phase (yy mod sh, xx mod sw)
+   are reached by the same taps: a work-item takes TM consecutive pixels of one phase's subgrid
+   over all images (yy = py + sh·a, xx = px + sw·b; past the last one
+   they repeat it and are not stored) x 16·TV input channels, and skips the taps that do not reach
+   its phase; the phases of a tile are consecutive items, which read the same rows of dy. (Tiles
+   within one row of a phase left conv4.1's 7-pixel rows 7/12 full.) Every dx
+   pixel belongs to one item and is written once (0 where no tap reaches it). */
 #define SCL_CONV_BACKWARD_DATA_KERNEL(NAME, TM, TV)                                                \
   __kernel void NAME(__global const float *dy, uint dy_off, __global const float *zeros,           \
                      __global const float *wc, uint kp, __global float *dx, uint dx_off,           \
                      SCL_DIRECT_SHAPE) {                                                           \
-    const uint per_phase = ((w + sw - 1) / sw + TM - 1) / TM, row_tiles = sw * per_phase;          \
-    const uint rows = nb * h, id = get_global_id(0);                                               \
-    if (id >= row_tiles * rows * (kp / (16 * TV))) return;                                         \
-    const uint tile = id % row_tiles, row = id / row_tiles % rows, c0 = id / (row_tiles * rows) * 16 * TV; \
-    const uint phase = tile / per_phase, i0 = tile % per_phase * TM, img = row / h, yy = row % h;  \
+    const uint tiles = (nb * ((h + sh - 1) / sh) * ((w + sw - 1) / sw) + TM - 1) / TM;             \
+    const uint phases = sh * sw, id = get_global_id(0);                                            \
+    if (id >= tiles * phases * (kp / (16 * TV))) return;                                           \
+    const uint phase = id % phases, j0 = id / phases % tiles * TM, c0 = id / (tiles * phases) * 16 * TV; \
+    const uint py = phase / sw, px = phase % sw;                                                   \
+    if (py >= h || px >= w) return; /* a stride larger than the input */                          \
+    const uint hy = (h - py + sh - 1) / sh, wx = (w - px + sw - 1) / sw, npix = nb * hy * wx;      \
+    if (j0 >= npix) return;                                                                        \
     const size_t pq = (size_t)p * q;                                                               \
+    size_t img_[TM];                                                                               \
+    int yy_[TM], xx_[TM];                                                                          \
+    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
+      const uint j = min(j0 + t, npix - 1), img = j / (hy * wx), a = j % (hy * wx) / wx;           \
+      img_[t] = img, yy_[t] = (int)(py + sh * a), xx_[t] = (int)(px + sw * (j % wx));              \
+    }                                                                                              \
     SCL_TILE_ZERO(TM, TV, acc);                                                                    \
     for (uint fr = 0; fr < r; fr++) {                                                              \
-      const int ny = (int)(yy + ph) - (int)fr; /* = op·sh */                                       \
-      if (ny < 0 || ny % (int)sh || ny / (int)sh >= (int)p) continue;                              \
+      if (((int)(py + ph) - (int)fr) % (int)sh) continue; /* the tap misses this phase's rows */   \
       for (uint fs = 0; fs < s; fs++) {                                                            \
-        const int nx = (int)(phase + pw) - (int)fs; /* = oq·sw for the tile's first pixel, i0 = 0 */ \
-        if (nx % (int)sw) continue;                                                                \
-        const int oq0 = nx / (int)sw + (int)i0;                                                    \
-        __global const float *dr = dy + dy_off + (size_t)img * k * pq + (size_t)(ny / (int)sh) * q; \
+        if (((int)(px + pw) - (int)fs) % (int)sw) continue;                                        \
         __global const float *ar[TM];                                                              \
         _Pragma("unroll") for (int t = 0; t < TM; t++) {                                           \
-          const int oq = oq0 + t;                                                                  \
-          ar[t] = oq >= 0 && oq < (int)q ? dr + oq : zeros;                                        \
+          const int ny = yy_[t] + (int)ph - (int)fr, nx = xx_[t] + (int)pw - (int)fs;              \
+          const int in = ny >= 0 && nx >= 0 && ny / (int)sh < (int)p && nx / (int)sw < (int)q;     \
+          ar[t] = in ? dy + dy_off + img_[t] * k * pq + (size_t)(ny / (int)sh) * q + nx / (int)sw : zeros; \
         }                                                                                          \
         __global const float *bp = wc + (size_t)(fr * s + fs) * k * kp + c0;                      \
         for (uint co = 0; co < k; co++, bp += kp) SCL_TILE_STEP(TM, TV, acc, bp, ar[t][co * pq]);  \
       }                                                                                            \
     }                                                                                              \
-    __global float *out = dx + dx_off + ((size_t)img * c * h + yy) * w + phase + sw * i0;          \
     const size_t hw = (size_t)h * w;                                                               \
     _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
-      if (phase + sw * (i0 + t) >= w) continue;                                                    \
+      if (j0 + t >= npix) continue;                                                                \
+      __global float *out = dx + dx_off + img_[t] * c * hw + (size_t)yy_[t] * w + xx_[t];          \
       _Pragma("unroll") for (int v_ = 0; v_ < TV; v_++) {                                          \
         float e_[16];                                                                              \
         vstore16(acc[t][v_], 0, e_);                                                               \
-        for (uint i_ = 0; i_ < 16 && c0 + 16 * v_ + i_ < c; i_++)                                  \
-          out[(size_t)(c0 + 16 * v_ + i_) * hw + sw * t] = e_[i_];                                 \
+        for (uint i_ = 0; i_ < 16 && c0 + 16 * v_ + i_ < c; i_++) out[(c0 + 16 * v_ + i_) * hw] = e_[i_]; \
       }                                                                                            \
     }                                                                                              \
   }
@@ -175,24 +183,31 @@
 /* Tiles: TM rows x 16·TV channels (lib/ops/conv2d_direct.c chooses). */
 SCL_CONV_FORWARD_KERNEL(conv_forward_8x32, 8, 2)
 SCL_CONV_FORWARD_KERNEL(conv_forward_6x64, 6, 4)
+SCL_CONV_FORWARD_KERNEL(conv_forward_12x32, 12, 2)
 SCL_CONV_BACKWARD_DATA_KERNEL(conv_backward_data_8x32, 8, 2)
 SCL_CONV_BACKWARD_DATA_KERNEL(conv_backward_data_6x64, 6, 4)
+SCL_CONV_BACKWARD_DATA_KERNEL(conv_backward_data_12x32, 12, 2)
 SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_8x32, 8, 2)
 SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_6x64, 6, 4)
+SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_12x32, 12, 2)
 
 /* The weights w [K][C][R·S] by tap: wk [R·S][C][kp] (by_k: vectors along K, the forward's) or
-   wc [R·S][K][kp] (vectors along C, backward data's); columns past K (C) zero. One work-item per
-   row of the output writes its kp columns. */
+   wc [R·S][K][kp] (vectors along C, backward data's); columns past K (C) zero. A work-item takes
+   16 columns of one row per tap: it reads 16 short runs of taps (w's lines, shared with the items
+   next to it) and writes one vector per tap. (One item per output row, reading a column of w
+   scattered over the whole tensor, took a sixth of conv4.1's forward.) */
 __kernel void conv_weights_by_tap(__global const float *wt, uint w_off, __global float *out, uint k, uint c, uint rs,
                                   uint kp, uint by_k) {
-  const uint rows = rs * (by_k ? c : k), id = get_global_id(0);
-  if (id >= rows) return;
-  const uint tap = id / (rows / rs), i = id % (rows / rs); /* i: the row's input (by_k) or output channel */
-  __global float *o = out + (size_t)id * kp;
-  const uint cols = by_k ? k : c;
-  for (uint e = 0; e < kp; e++) {
-    const uint co = by_k ? e : i, ci = by_k ? i : e;
-    o[e] = e < cols ? wt[w_off + ((size_t)co * c + ci) * rs + tap] : 0.0f;
+  const uint rows = by_k ? c : k, cols = by_k ? k : c, id = get_global_id(0);
+  if (id >= rows * (kp / 16)) return;
+  const uint i = id % rows, e0 = id / rows * 16; /* i: the row's input (by_k) or output channel */
+  for (uint tap = 0; tap < rs; tap++) {
+    float v[16];
+    for (uint e = 0; e < 16; e++) {
+      const uint co = by_k ? e0 + e : i, ci = by_k ? i : e0 + e;
+      v[e] = e0 + e < cols ? wt[w_off + ((size_t)co * c + ci) * rs + tap] : 0.0f;
+    }
+    vstore16(vload16(0, v), 0, out + ((size_t)tap * rows + i) * kp + e0);
   }
 }
 

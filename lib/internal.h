@@ -70,6 +70,8 @@ struct scl_context_s {
   int gemm_own;              /* GEMMs with an untransposed B by spherecl's kernel, tile gemm_own (0: CLBlast) */
   int conv_direct;           /* convolutions Winograd does not take as implicit GEMMs (conv2d_direct.c): 1 yes,
                                 0 no (im2col + GEMM), -1 where spherecl's GEMM kernel runs */
+  size_t winograd_min_c;     /* with implicit GEMMs on, Winograd only for layers of at least this many input
+                                channels (the "Conv2dDirect 32 BELOW_CHANNELS=C" entry; 0: all it can take) */
   size_t mem_align;          /* CL_DEVICE_MEM_BASE_ADDR_ALIGN in bytes: sub-buffer origins */
   size_t max_alloc;          /* CL_DEVICE_MAX_MEM_ALLOC_SIZE in bytes (0: not reported) */
   int counted;               /* counted among the live contexts (context.c) */
@@ -281,6 +283,7 @@ typedef enum {
   SCL_TUNE_THRESHOLD,
   SCL_TUNE_WINOGRAD,
   SCL_TUNE_GEMM,
+  SCL_TUNE_CONV_DIRECT,
   SCL_TUNE_STAGES
 } scl_tune_stage;
 const char *const *scl__tune_space(scl_tune_stage stage, size_t *count);

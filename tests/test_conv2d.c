@@ -3,6 +3,7 @@
    (status AND untouched outputs); tensors wrapped at byte offsets; a batch that runs in chunks;
    the layout padded to the tuned tile, and no CLBlast helper kernel at SphereFace-20's shapes. */
 #include "internal.h"
+#include "ops/conv2d.h"
 #include "ref/ref_conv.h"
 #include "testkit/tk_layer.h"
 
@@ -302,16 +303,16 @@ static void own_gemm_kernel(scl_context ctx) {
   ctx->gemm_own = saved_own, ctx->winograd = saved_wino, ctx->conv_direct = saved_direct;
 }
 
-/* Convolutions as implicit GEMMs (kernels/conv_direct.cl), both tiles, on any device: every case
+/* Convolutions as implicit GEMMs (kernels/conv_direct.cl), every tile, on any device: every case
    (channel counts below a vector and below a tile's rows, odd sizes, strides 2 and 2x1, pads 0-2),
    and a stride-2 layer of 64 channels whose pixels fill the 6x64 tile and whose filter gradient
    runs in three slices of one image, forward and backward against the double reference. */
 static void direct_convolution(scl_context ctx) {
   const int saved_direct = ctx->conv_direct, saved_wino = ctx->winograd;
   const ref_conv_shape wide = {3, 8, 56, 48, 64, 3, 3, 2, 2, 1, 1};
-  const char *tiles[] = {"8x32", "6x64"};
+  const char *tiles[] = {"8x32", "6x64", "12x32"};
   ctx->conv_direct = 1, ctx->winograd = 0;
-  for (int t = 0; t < 2; t++) {
+  for (int t = 0; t < 3; t++) {
     setenv("SPHERECL_CONV_TILE", tiles[t], 1);
     char suffix[32];
     snprintf(suffix, sizeof suffix, " (direct %s)", tiles[t]);
@@ -320,6 +321,25 @@ static void direct_convolution(scl_context ctx) {
   }
   unsetenv("SPHERECL_CONV_TILE");
   ctx->conv_direct = saved_direct, ctx->winograd = saved_wino;
+}
+
+/* The Conv2dDirect entry (ctx->winograd_min_c): with implicit GEMMs on, Winograd keeps only the
+   3x3 stride-1 layers with that many input channels or more, and the others still match the
+   reference; with implicit GEMMs off, Winograd takes every layer it can. */
+static void winograd_keeps_wide_layers(scl_context ctx) {
+  const int saved_direct = ctx->conv_direct, saved_wino = ctx->winograd;
+  const size_t saved_min = ctx->winograd_min_c;
+  conv_shape narrow = {.n = 2, .c = 5, .h = 7, .w = 9, .k = 4, .r = 3, .s = 3, .sh = 1, .sw = 1, .ph = 1, .pw = 1};
+  conv_shape wide = narrow;
+  wide.c = 6;
+  ctx->winograd = 4, ctx->winograd_min_c = 6, ctx->conv_direct = 1;
+  TK_CHECK_MSG(!scl__winograd_applies(ctx, &narrow) && scl__winograd_applies(ctx, &wide),
+               "with BELOW_CHANNELS=6: 5 channels by Winograd %d, 6 channels %d", scl__winograd_applies(ctx, &narrow),
+               scl__winograd_applies(ctx, &wide));
+  check_passes(ctx, &CASES[5].g, 1100, CASES[5].name, " (5 channels, below the Winograd threshold)", NULL);
+  ctx->conv_direct = 0;
+  TK_CHECK_MSG(scl__winograd_applies(ctx, &narrow), "without implicit GEMMs the threshold must not apply");
+  ctx->conv_direct = saved_direct, ctx->winograd = saved_wino, ctx->winograd_min_c = saved_min;
 }
 
 /* Winograd F(2x2,3x3) and F(4x4,3x3) (SPHERECL_WINOGRAD=2 or 4, tuning entry Conv2d WINOGRAD=2/4)
@@ -424,6 +444,7 @@ int main(int argc, char **argv) {
       {"winograd_matches_reference", winograd_matches_reference},
       {"own_gemm_kernel", own_gemm_kernel},
       {"direct_convolution", direct_convolution},
+      {"winograd_keeps_wide_layers", winograd_keeps_wide_layers},
       {"tiled_layout_needs_no_helpers", tiled_layout_needs_no_helpers},
   };
   return tk_main(argc, argv, cases, sizeof cases / sizeof cases[0]);

@@ -105,6 +105,8 @@ static void malformed_files_refused(scl_context ctx) {
       {"Conv2d 32 WINOGRAD=2 EXTRA=1\n", "one parameter"},
       {"Gemm 32 ROWS=5 COLS=32\n", "a tile among 4x32, 8x32"},
       {"Gemm 32 ROWS=8\n", "ROWS=R COLS=C"},
+      {"Conv2dDirect 32 BELOW=128\n", "BELOW_CHANNELS=C"},
+      {"Conv2dDirect 32 BELOW_CHANNELS=128 X=1\n", "one parameter"},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     TK_STATUS(ctx, scl__blas_apply_tuning_file(ctx, write_file(bad[i].text), &applied), SCL_ERR_FORMAT);
@@ -189,6 +191,8 @@ static void cache_saved_and_applied(scl_context ctx) {
 
 /* spherecl's own entry, Conv2d WINOGRAD=M, sets the context's Winograd tile; SPHERECL_WINOGRAD
    overrides it. */
+/* Conv2d WINOGRAD=M and Conv2dDirect BELOW_CHANNELS=C set what conv2d runs (test_conv2d checks
+   that the layers go where they say); SPHERECL_WINOGRAD overrides the first. */
 static void winograd_entry(scl_context unused) {
   (void)unused;
   scl_context c = NULL;
@@ -201,6 +205,9 @@ static void winograd_entry(scl_context unused) {
   TK_CHECK_MSG(c->winograd == 0, "SPHERECL_WINOGRAD=0 left winograd %d", c->winograd);
   TK_OK(c, scl_tuning_apply(c, "Conv2d 32 WINOGRAD=2"));
   TK_CHECK_MSG(c->winograd == 0, "an entry overrode SPHERECL_WINOGRAD");
+  TK_CHECK_MSG(c->winograd_min_c == 0, "winograd_min_c %zu without an entry", c->winograd_min_c);
+  TK_OK(c, scl_tuning_apply(c, "Conv2dDirect 32 BELOW_CHANNELS=128"));
+  TK_CHECK_MSG(c->winograd_min_c == 128, "Conv2dDirect BELOW_CHANNELS=128 gave %zu", c->winograd_min_c);
   scl_context_release(c);
   unsetenv("SPHERECL_WINOGRAD");
   unsetenv("SPHERECL_TUNING");

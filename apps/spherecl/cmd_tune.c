@@ -5,7 +5,8 @@
    (timed on SphereFace-20's convolutions at batch 16, the GEMMs it serves), then XgemmDirect and
    the direct/indirect threshold (timed on conv1.1 and fc5, the GEMMs small enough for the direct
    kernel), then Winograd, then spherecl's own GEMM kernel against CLBlast's as tuned so far (both
-   timed on all of them). Each candidate, and CLBlast's own choice as the
+   timed on all of them), then which 3x3 stride-1 layers keep Winograd once convolutions run as
+   implicit GEMMs. Each candidate, and CLBlast's own choice as the
    baseline, runs in a child process (this program run again with --child, never a fork that goes
    on using the parent's OpenCL state), so that a compiler crash, a hang or a wrong result costs
    that candidate only: the child first checks GEMMs on four shapes against a double-precision
@@ -28,29 +29,33 @@
 #include <unistd.h>
 
 #define MAX_ENTRIES 2048
+#define TIMED_RUNS 3
 
-static const char *const STAGE_NAMES[SCL_TUNE_STAGES] = {"Xgemm", "XgemmDirect", "threshold", "Winograd", "GEMM kernel"};
+static const char *const STAGE_NAMES[SCL_TUNE_STAGES] = {"Xgemm",    "XgemmDirect", "threshold",
+                                                          "Winograd", "GEMM kernel", "Winograd layers"};
 
 /* ---- the child: check, then time ------------------------------------------------------------- */
 
-/* Weighted seconds of the layer passes a stage is timed on (each pass once after a warm-up): the
+/* Weighted seconds of the layer passes a stage is timed on (each pass the median of TIMED_RUNS after
+   a warm-up; with one run, a shared 2-core VM's drift picked winners by noise): the
    Xgemm stage on the layers with large GEMMs, the XgemmDirect and threshold stages on those with
    small ones, the Winograd stage (which moves GEMMs across the threshold) and the GEMM-kernel stage
-   on all. */
+   on all, the Winograd-layers stage on the layers Winograd can take. */
 static scl_status time_stage(scl_context ctx, scl_tune_stage stage, double *seconds) {
   *seconds = 0;
   scl_status st = SCL_OK;
   for (size_t i = 0; i < SF20_LAYER_COUNT && st == SCL_OK; i++) {
     const layer *l = &SF20_LAYERS[i];
     int small = l->linear || i == 0; /* the GEMMs of conv1.1 and fc5 go to the direct kernel */
-    if ((stage == SCL_TUNE_XGEMM && small) || ((stage == SCL_TUNE_DIRECT || stage == SCL_TUNE_THRESHOLD) && !small))
+    if ((stage == SCL_TUNE_XGEMM && small) || ((stage == SCL_TUNE_DIRECT || stage == SCL_TUNE_THRESHOLD) && !small) ||
+        (stage == SCL_TUNE_CONV_DIRECT && (l->linear || l->stride != 1)))
       continue;
     layer_run r;
     st = sf20_make_layer(ctx, l, &r);
     for (r.pass = 0; r.pass < PASSES && st == SCL_OK; r.pass++) {
       if (i == 0 && r.pass == BACKWARD_DATA) continue; /* training never needs it */
       double t = 0;
-      if ((st = sf20_median_time(ctx, sf20_run_pass, &r, 1, &t)) == SCL_OK) *seconds += l->count * t;
+      if ((st = sf20_median_time(ctx, sf20_run_pass, &r, TIMED_RUNS, &t)) == SCL_OK) *seconds += l->count * t;
     }
     sf20_free_layer(&r);
   }
@@ -171,8 +176,8 @@ static void compose(char *buf, size_t size, char winners[SCL_TUNE_STAGES][512], 
 
 static int usage(FILE *f, int code) {
   fprintf(f, "usage: spherecl tune [--device SELECTOR] [--quick] [--out FILE] [--timeout SECONDS]\n"
-             "Times CLBlast parameter sets, Winograd against im2col for 3x3 convolutions, and\n"
-             "spherecl's own GEMM kernel against CLBlast's, on\n"
+             "Times CLBlast parameter sets, Winograd against im2col for 3x3 convolutions,\n"
+             "spherecl's own GEMM kernel against CLBlast's, and which layers keep Winograd, on\n"
              "SphereFace-20's layers (batch 16) on one device and stores the fastest correct choices in\n"
              "the device's tuning cache, which every later run on that device applies\n"
              "(SPHERECL_TUNING=FILE or off overrides it). Each candidate runs in its own process\n"
@@ -221,6 +226,7 @@ int cmd_tune(int argc, char **argv) {
                c                            ? cand
                : stage == SCL_TUNE_WINOGRAD ? "Winograd off"
                : stage == SCL_TUNE_GEMM     ? "CLBlast's kernels as tuned above"
+               : stage == SCL_TUNE_CONV_DIRECT ? "Winograd on every layer it takes"
                                             : "CLBlast's own choice");
       for (char *nl; (nl = strchr(shown, '\n'));) *nl = ';';
       printf("[%s %zu/%zu] %s: ", STAGE_NAMES[stage], c, count, shown);

@@ -8,8 +8,8 @@
    68-125 GFLOP/s against 13 for CLBlast's generic defaults. The GEMMK=0 sets are the classic
    local-memory kernel, which GPUs favour. XgemmDirect serves small GEMMs (fc5 at batch 16, conv1.1);
    GemmRoutine's threshold decides which GEMMs are small. Then whether 3x3 stride-1 convolutions
-   run by Winograd (spherecl's own Conv2d entry), and last whether spherecl's own GEMM kernel beats
-   all of that (the Gemm entry). */
+   run by Winograd (spherecl's own Conv2d entry), whether spherecl's own GEMM kernel beats all of
+   that (the Gemm entry), and last which of those layers Winograd keeps (Conv2dDirect). */
 #include "internal.h"
 
 #define GEMMK1(mdimc, ndimc, wg, vwm, vwn, kreg)                                                   \
@@ -69,6 +69,17 @@ static const char *const GEMM_OWN[] = {
     "Gemm 32 ROWS=4 COLS=32",
 };
 
+/* Which 3x3 stride-1 layers Winograd keeps once the implicit GEMMs run (the GEMM kernel stage chose
+   spherecl's kernel): those with at least this many input channels. Winograd's transforms grow
+   with the channels, its savings with their square, so small layers may do better without it
+   (SphereFace-20 has 64, 128, 256 and 512). */
+static const char *const CONV_DIRECT[] = {
+    "Conv2dDirect 32 BELOW_CHANNELS=128",
+    "Conv2dDirect 32 BELOW_CHANNELS=256",
+    "Conv2dDirect 32 BELOW_CHANNELS=512",
+    "Conv2dDirect 32 BELOW_CHANNELS=1024",
+};
+
 const char *const *scl__tune_space(scl_tune_stage stage, size_t *count) {
   switch (stage) {
   case SCL_TUNE_XGEMM: *count = sizeof XGEMM / sizeof XGEMM[0]; return XGEMM;
@@ -76,6 +87,7 @@ const char *const *scl__tune_space(scl_tune_stage stage, size_t *count) {
   case SCL_TUNE_THRESHOLD: *count = sizeof THRESHOLD / sizeof THRESHOLD[0]; return THRESHOLD;
   case SCL_TUNE_WINOGRAD: *count = sizeof WINOGRAD / sizeof WINOGRAD[0]; return WINOGRAD;
   case SCL_TUNE_GEMM: *count = sizeof GEMM_OWN / sizeof GEMM_OWN[0]; return GEMM_OWN;
+  case SCL_TUNE_CONV_DIRECT: *count = sizeof CONV_DIRECT / sizeof CONV_DIRECT[0]; return CONV_DIRECT;
   case SCL_TUNE_STAGES: break;
   }
   *count = 0;

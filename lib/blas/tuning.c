@@ -20,7 +20,9 @@
    Two entries are spherecl's own, not CLBlast's: "Conv2d 32 WINOGRAD=M" runs 3x3 stride-1
    convolutions by Winograd F(M×M, 3×3), M = 2 or 4, or not at all (0); SPHERECL_WINOGRAD=0, 2 or 4
    overrides it. "Gemm 32 ROWS=R COLS=C" sends GEMMs with an untransposed B to spherecl's own
-   kernel with an R x C tile (gemm_own.c; 0 and 0: CLBlast); SPHERECL_GEMM=RxC or clblast overrides it. */
+   kernel with an R x C tile (gemm_own.c; 0 and 0: CLBlast); SPHERECL_GEMM=RxC or clblast overrides it.
+   "Conv2dDirect 32 BELOW_CHANNELS=C" leaves the 3x3 stride-1 layers with fewer than C input
+   channels to the implicit GEMMs (lib/ops/conv2d_direct.c) where those run, not to Winograd. */
 #include "internal.h"
 
 #include <clblast_c.h>
@@ -114,6 +116,13 @@ static scl_status apply_line(scl_context ctx, const char *origin, int lineno, ch
       return scl__fail(ctx, SCL_ERR_FORMAT, "%s:%d: Conv2d takes one parameter, WINOGRAD=0, 2 or 4", origin,
                        lineno);
     if (!getenv("SPHERECL_WINOGRAD")) ctx->winograd = (int)values[0];
+    return SCL_OK;
+  }
+  if (!strcmp(kernel, "Conv2dDirect")) { /* spherecl's own: which 3x3 stride-1 layers skip Winograd */
+    if (n != 1 || strcmp(names[0], "BELOW_CHANNELS"))
+      return scl__fail(ctx, SCL_ERR_FORMAT, "%s:%d: Conv2dDirect takes one parameter, BELOW_CHANNELS=C", origin,
+                       lineno);
+    ctx->winograd_min_c = values[0];
     return SCL_OK;
   }
   if (!strcmp(kernel, "Gemm")) { /* spherecl's own GEMM kernel, not CLBlast's */
@@ -286,6 +295,7 @@ static void apply_cache(scl_context ctx, const scl_device_info *info) {
 scl_status scl__blas_apply_tuning(scl_context ctx, const scl_device_info *info) {
   ctx->gemm_tile = 1;
   ctx->tuning = SCL_TUNING_NONE;
+  ctx->winograd_min_c = 0;
   /* SPHERECL_CONV=direct or im2col forces how conv2d runs the layers Winograd does not take */
   const char *conv = getenv("SPHERECL_CONV");
   ctx->conv_direct = conv && !strcmp(conv, "direct") ? 1 : conv && !strcmp(conv, "im2col") ? 0 : -1;

@@ -20,7 +20,9 @@ size_t scl__conv_chunk(scl_context ctx, const conv_shape *g, size_t per_image);
 
 /* Whether conv2d runs g with Winograd F(m×m,3×3): a 3x3 stride-1 convolution with pads <= 2 on a
    context whose tuning (or SPHERECL_WINOGRAD) sets ctx->winograd to 2 or 4 (4: F(4,3) on outputs
-   of at least 8x8, F(2,3) on smaller ones). */
+   of at least 8x8, F(2,3) on smaller ones), unless implicit GEMMs run and g has fewer input
+   channels than ctx->winograd_min_c (the transforms, linear in the channels where the products
+   are quadratic, then cost more than Winograd saves). */
 int scl__winograd_applies(scl_context ctx, const conv_shape *g);
 /* y = conv(x, w) + b by Winograd. With flip, w is [C][K][3][3] and the filter used is w's
    transpose rotated by 180° (the backward-data convolution); g describes the convolution run. */
@@ -33,6 +35,8 @@ scl_status scl__winograd_filter_grad(scl_context ctx, const conv_shape *g, scl_t
 /* Whether conv2d runs g as implicit GEMMs (conv2d_direct.c): on a context that runs spherecl's
    GEMM kernel (ctx->conv_direct), for the layers Winograd does not take. */
 int scl__conv_direct_applies(scl_context ctx, const conv_shape *g);
+/* Whether ctx runs convolutions as implicit GEMMs at all (ctx->conv_direct). */
+int scl__conv_direct_on(scl_context ctx);
 scl_status scl__conv_direct_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor b,
                                     scl_tensor y);
 /* dx and/or dw (either may be NULL; both overwritten) of conv(x, w) from dy. */

@@ -64,7 +64,8 @@ static scl_status input_transform(scl_context ctx, const conv_shape *g, wino_pla
 }
 
 int scl__winograd_applies(scl_context ctx, const conv_shape *g) {
-  return (ctx->winograd == 2 || ctx->winograd == 4) && g->r == 3 && g->s == 3 && g->sh == 1 && g->sw == 1 && g->ph <= 2 && g->pw <= 2;
+  return (ctx->winograd == 2 || ctx->winograd == 4) && g->r == 3 && g->s == 3 && g->sh == 1 && g->sw == 1 &&
+         g->ph <= 2 && g->pw <= 2 && !(g->c < ctx->winograd_min_c && scl__conv_direct_on(ctx));
 }
 
 scl_status scl__winograd_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, int flip,
