@@ -43,10 +43,11 @@
 #define SCL_CONV_FORWARD_KERNEL(NAME, TM, TV)                                                      \
   __kernel void NAME(__global const float *x, uint x_off, __global const float *zeros,             \
                      __global const float *wk, uint kp, __global const float *bias, uint bias_off, \
-                     uint has_bias, __global float *y, uint y_off, SCL_DIRECT_SHAPE) {             \
+                     uint has_bias, __global float *y, uint y_off, uint sb, SCL_DIRECT_SHAPE) {    \
     const uint pq = p * q, npix = nb * pq, mt = (npix + TM - 1) / TM, id = get_global_id(0);      \
-    if (id >= mt * (kp / (16 * TV))) return;                                                       \
-    const uint j0 = id % mt * TM, k0 = id / mt * 16 * TV;                                          \
+    const uint strip = id / (mt * sb) * sb + id % sb;                                              \
+    if (strip >= kp / (16 * TV) || id / sb % mt * TM >= npix) return;                              \
+    const uint j0 = id / sb % mt * TM, k0 = strip * 16 * TV;                                       \
     const size_t hw = (size_t)h * w;                                                               \
     size_t img_off[TM];                                                                            \
     int iy[TM], ix[TM];                                                                            \
@@ -94,12 +95,13 @@
    pixel belongs to one item and is written once (0 where no tap reaches it). */
 #define SCL_CONV_BACKWARD_DATA_KERNEL(NAME, TM, TV)                                                \
   __kernel void NAME(__global const float *dy, uint dy_off, __global const float *zeros,           \
-                     __global const float *wc, uint kp, __global float *dx, uint dx_off,           \
+                     __global const float *wc, uint kp, __global float *dx, uint dx_off, uint sb,  \
                      SCL_DIRECT_SHAPE) {                                                           \
     const uint tiles = (nb * ((h + sh - 1) / sh) * ((w + sw - 1) / sw) + TM - 1) / TM;             \
     const uint phases = sh * sw, id = get_global_id(0);                                            \
-    if (id >= tiles * phases * (kp / (16 * TV))) return;                                           \
-    const uint phase = id % phases, j0 = id / phases % tiles * TM, c0 = id / (tiles * phases) * 16 * TV; \
+    const uint rem = id % (sb * phases * tiles), strip = id / (sb * phases * tiles) * sb + rem % sb;  \
+    if (strip >= kp / (16 * TV)) return;                                                           \
+    const uint phase = rem / sb % phases, j0 = rem / (sb * phases) * TM, c0 = strip * 16 * TV;     \
     const uint py = phase / sw, px = phase % sw;                                                   \
     if (py >= h || px >= w) return; /* a stride larger than the input */                          \
     const uint hy = (h - py + sh - 1) / sh, wx = (w - px + sw - 1) / sw, npix = nb * hy * wx;      \
@@ -141,13 +143,14 @@
 /* dw (+)= the gradient of conv(x, w) by w, from dyp = dy by position, over images [0, nb).
    Work-item: TM consecutive input channels of one tap (channels past C repeat the last and are
    not stored) x 16·TV output channels; the inner loop runs over the output pixels that read
-   inside the image, so it needs no mask. */
+   inside the image, so it needs no mask. The taps of the same channels are consecutive items,
+   which read the same rows of x and the same strip of dyp. */
 #define SCL_CONV_BACKWARD_FILTER_KERNEL(NAME, TM, TV)                                              \
   __kernel void NAME(__global const float *x, uint x_off, __global const float *dyp, uint dyp_off, \
                      uint kp, __global float *dw, uint dw_off, uint accumulate, SCL_DIRECT_SHAPE) { \
     const uint ct = (c + TM - 1) / TM, tiles = r * s * ct, id = get_global_id(0);                  \
     if (id >= tiles * (kp / (16 * TV))) return;                                                    \
-    const uint tap = id % tiles / ct, ci0 = id % tiles % ct * TM, k0 = id / tiles * 16 * TV;       \
+    const uint tap = id % tiles % (r * s), ci0 = id % tiles / (r * s) * TM, k0 = id / tiles * 16 * TV; \
     const uint fr = tap / s, fs = tap % s;                                                         \
     const size_t hw = (size_t)h * w;                                                               \
     size_t coff[TM];                                                                               \
