@@ -213,7 +213,11 @@ scl_status scl_conv2d_backward(scl_context ctx, const scl_conv2d_params *p, scl_
     return SCL_OK;
   }
   if (!dx && !dw) return SCL_OK;
-  if (scl__conv_direct_applies(ctx, &g)) return scl__conv_direct_backward(ctx, &g, x, w, dy, dx, dw);
+  if (scl__conv_direct_applies(ctx, &g)) {
+    scl_tensor dx_direct = scl__conv_direct_takes_dx(ctx, &g) ? dx : NULL;
+    if ((st = scl__conv_direct_backward(ctx, &g, x, w, dy, dx_direct, dw)) || dx_direct || !dx) return st;
+    dw = NULL; /* done: dx alone by col2im below */
+  }
   conv_work ws;
   if ((st = get_work(ctx, &g, &ws))) return st;
   cl_mem wT = NULL;

@@ -35,6 +35,11 @@ scl_status scl__winograd_filter_grad(scl_context ctx, const conv_shape *g, scl_t
 /* Whether conv2d runs g as implicit GEMMs (conv2d_direct.c): on a context that runs spherecl's
    GEMM kernel (ctx->conv_direct), for the layers Winograd does not take. */
 int scl__conv_direct_applies(scl_context ctx, const conv_shape *g);
+/* Whether the implicit GEMMs take g's dx too: not under 16 input channels, where their vectors
+   along the channels would be mostly padding (conv1.1, 3 channels: 8-12 GFLOP/s against col2im's
+   30); conv2d then runs dx by im2col + GEMM. SPHERECL_CONV=direct (ctx->conv_direct = 1) takes
+   every dx. */
+int scl__conv_direct_takes_dx(scl_context ctx, const conv_shape *g);
 /* Whether ctx runs convolutions as implicit GEMMs at all (ctx->conv_direct). */
 int scl__conv_direct_on(scl_context ctx);
 scl_status scl__conv_direct_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor b,

@@ -47,6 +47,8 @@ static const char *kernel_name(char *buf, size_t size, const char *pass, const d
   return buf;
 }
 
+int scl__conv_direct_takes_dx(scl_context ctx, const conv_shape *g) { return ctx->conv_direct == 1 || g->c >= 16; }
+
 int scl__conv_direct_on(scl_context ctx) { return ctx->conv_direct < 0 ? ctx->gemm_own != 0 : ctx->conv_direct; }
 
 int scl__conv_direct_applies(scl_context ctx, const conv_shape *g) {
