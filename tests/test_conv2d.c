@@ -317,7 +317,7 @@ static void direct_convolution(scl_context ctx) {
     char suffix[32];
     snprintf(suffix, sizeof suffix, " (direct %s)", tiles[t]);
     for (size_t c = 0; c < NCASES; c++) check_passes(ctx, &CASES[c].g, 1000 + c, CASES[c].name, suffix, NULL);
-    check_passes(ctx, &wide, 1050, "64 channels stride 2", suffix, NULL);
+    if (!tk_small("the 64-channel stride-2 layer")) check_passes(ctx, &wide, 1050, "64 channels stride 2", suffix, NULL);
   }
   unsetenv("SPHERECL_CONV_TILE");
   ctx->conv_direct = saved_direct, ctx->winograd = saved_wino;
