@@ -10,8 +10,8 @@
    Zero padding: for each filter tap the forward and backward-data kernels point each pixel of the
    tile either into the image or, where the tap falls outside it, into `zeros`, a buffer of zeros
    as long as one image's channels: the loop over channels then reads both at the same offsets,
-   with no mask and no branch (a multiply by a 0/1 mask on border tiles cost conv4.1, whose every
-   6-pixel tile touches the border, a fifth of its forward).
+   with no mask and no branch (the first version multiplied by a 0/1 mask on border tiles, a
+   second loop that every tile of conv4.1, whose 6-pixel rows all touch the border, ran).
 
    Layouts (made by conv_weights_by_tap / conv_dy_by_pos below):
      forward      y  [n][K][P][Q]   from wk  [R·S][C][kp]  (kp ≥ K)    vectors along K
