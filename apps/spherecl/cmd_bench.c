@@ -57,6 +57,16 @@ static void tuning_name(scl_context ctx, char *buf, size_t size) {
   if (ctx->gemm_own && used < size)
     snprintf(buf + used, size - used, "; GEMMs with an untransposed B by spherecl's %s kernel",
              scl__gemm_own_label(ctx->gemm_own));
+  /* which method runs which convolutions (lib/ops/conv2d*.c) */
+  const int direct = ctx->conv_direct < 0 ? ctx->gemm_own != 0 : ctx->conv_direct;
+  const size_t min_c = direct ? ctx->winograd_min_c : 0;
+  used = strlen(buf);
+  if (ctx->winograd && used < size)
+    snprintf(buf + used, size - used, "; 3x3 stride-1 convolutions of %zu+ input channels by Winograd F(%d,3)", min_c,
+             ctx->winograd);
+  used = strlen(buf);
+  if (used < size) snprintf(buf + used, size - used, "; %s by %s", ctx->winograd ? "the others" : "convolutions",
+                            direct ? "implicit GEMMs" : "im2col + GEMM");
 }
 
 /* What bench gemm and bench ops share: [--device SELECTOR] [--reps N] (1..63) and the context.
@@ -98,7 +108,7 @@ static int bench_gemm(int argc, char **argv) {
   scl_context ctx;
   int code = bench_start(argc, argv, "gemm", gemm_usage, &reps, &ctx);
   if (code >= 0) return code;
-  char tuning[300];
+  char tuning[512];
   tuning_name(ctx, tuning, sizeof tuning);
   double gemm = 0;
   scl_status st = gemm_rate(ctx, reps, &gemm);
@@ -127,7 +137,7 @@ static int bench_ops(int argc, char **argv) {
   scl_context ctx;
   int code = bench_start(argc, argv, "ops", ops_usage, &reps, &ctx);
   if (code >= 0) return code;
-  char tuning[300];
+  char tuning[512];
   tuning_name(ctx, tuning, sizeof tuning);
   printf("device: %s\ntuning: %s\nbatch %d, median of %d runs after a warm-up\n\n", ctx->device_label, tuning,
          SF20_BATCH, reps);

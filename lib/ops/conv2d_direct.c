@@ -52,9 +52,11 @@ int scl__conv_direct_takes_dx(scl_context ctx, const conv_shape *g) { return ctx
 int scl__conv_direct_on(scl_context ctx) { return ctx->conv_direct < 0 ? ctx->gemm_own != 0 : ctx->conv_direct; }
 
 int scl__conv_direct_applies(scl_context ctx, const conv_shape *g) {
-  /* the kernels index x, y and dy by position with uint offsets */
-  const size_t kp = scl__round_up(g->k > g->c ? g->k : g->c, 64), limit = 0xffffffffu;
-  return scl__conv_direct_on(ctx) && g->n * g->chw < limit && g->n * g->pq * kp < limit && g->n * g->c * g->h * g->w < limit;
+  /* The kernels count work-items, pixels and offsets in uint: x and dx, y and dy, dy by position
+     and the weights by tap (kp at most the channels rounded up to 64) must each fit. */
+  const size_t wide = g->k > g->c ? g->k : g->c, kp = scl__round_up(wide, 64), limit = 0xffffffffu;
+  return scl__conv_direct_on(ctx) && g->n * g->chw < limit && g->n * g->k * g->pq < limit &&
+         g->n * g->pq * kp < limit && g->r * g->s * wide * kp < limit;
 }
 
 #define SHAPE_ARGS(g, nb)                                                                         \
