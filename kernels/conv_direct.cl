@@ -29,6 +29,22 @@
     }                                                                                              \
   } while (0)
 
+/* Stores the tile: for each row t with ROW_OK and each channel ch_ = c0 + 16·v_ + i_ below limit,
+   STORE, a statement of t, ch_ and the value e_[i_]. (`continue`, not `break`, past the last row:
+   LLVM does not fully unroll a loop with a second exit, and acc then lives in memory.) */
+#define SCL_TILE_STORE(TM, TV, acc, c0, limit, ROW_OK, STORE)                                      \
+  _Pragma("unroll") for (int t = 0; t < TM; t++) {                                                 \
+    if (!(ROW_OK)) continue;                                                                       \
+    _Pragma("unroll") for (int v_ = 0; v_ < TV; v_++) {                                            \
+      float e_[16];                                                                                \
+      vstore16(acc[t][v_], 0, e_);                                                                 \
+      for (uint i_ = 0; i_ < 16 && (c0) + 16 * v_ + i_ < (limit); i_++) {                          \
+        const uint ch_ = (c0) + 16 * v_ + i_;                                                      \
+        STORE;                                                                                     \
+      }                                                                                            \
+    }                                                                                              \
+  }
+
 #define SCL_TILE_ZERO(TM, TV, acc)                                                                 \
   float16 acc[TM][TV];                                                                             \
   _Pragma("unroll") for (int t = 0; t < TM; t++)                                                   \
@@ -38,8 +54,9 @@
   uint nb, uint k, uint c, uint h, uint w, uint r, uint s, uint p, uint q, uint sh, uint sw, uint ph, uint pw
 
 /* y = conv(x, w) + b. Work-item: TM consecutive output pixels j = (img·P + op)·Q + oq of the
-   batch (past the last one they repeat it and are not stored) x 16·TV output channels; the items
-   of one channel strip are consecutive, so a work-group reuses that strip of wk from the cache. */
+   batch (past the last one they repeat it and are not stored) x 16·TV output channels. The items
+   of a block of sb channel strips for the same pixels are consecutive: the pixels come from
+   memory once per block, and the block's strips of wk stay in the cache. */
 #define SCL_CONV_FORWARD_KERNEL(NAME, TM, TV)                                                      \
   __kernel void NAME(__global const float *x, uint x_off, __global const float *zeros,             \
                      __global const float *wk, uint kp, __global const float *bias, uint bias_off, \
@@ -73,17 +90,8 @@
       const uint j = min(j0 + t, npix - 1), img = j / pq;                                          \
       yo[t] = y + y_off + (size_t)img * k * pq + (j - img * pq);                                   \
     }                                                                                              \
-    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
-      if (j0 + t >= npix) continue;                                                                \
-      _Pragma("unroll") for (int v_ = 0; v_ < TV; v_++) {                                          \
-        float e_[16];                                                                              \
-        vstore16(acc[t][v_], 0, e_);                                                               \
-        for (uint i_ = 0; i_ < 16 && k0 + 16 * v_ + i_ < k; i_++) {                                \
-          const uint co = k0 + 16 * v_ + i_;                                                       \
-          yo[t][(size_t)co * pq] = e_[i_] + (has_bias ? bias[bias_off + co] : 0.0f);               \
-        }                                                                                          \
-      }                                                                                            \
-    }                                                                                              \
+    SCL_TILE_STORE(TM, TV, acc, k0, k, j0 + t < npix,                                              \
+                   yo[t][(size_t)ch_ * pq] = e_[i_] + (has_bias ? bias[bias_off + ch_] : 0.0f));   \
   }
 
 /* dx = the gradient of conv(x, w) by x, from dy. The pixels of one phase (yy mod sh, xx mod sw)
@@ -129,15 +137,8 @@
       }                                                                                            \
     }                                                                                              \
     const size_t hw = (size_t)h * w;                                                               \
-    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
-      if (j0 + t >= npix) continue;                                                                \
-      __global float *out = dx + dx_off + img_[t] * c * hw + (size_t)yy_[t] * w + xx_[t];          \
-      _Pragma("unroll") for (int v_ = 0; v_ < TV; v_++) {                                          \
-        float e_[16];                                                                              \
-        vstore16(acc[t][v_], 0, e_);                                                               \
-        for (uint i_ = 0; i_ < 16 && c0 + 16 * v_ + i_ < c; i_++) out[(c0 + 16 * v_ + i_) * hw] = e_[i_]; \
-      }                                                                                            \
-    }                                                                                              \
+    SCL_TILE_STORE(TM, TV, acc, c0, c, j0 + t < npix,                                              \
+                   dx[dx_off + (img_[t] * c + ch_) * hw + (size_t)yy_[t] * w + xx_[t]] = e_[i_]);  \
   }
 
 /* dw (+)= the gradient of conv(x, w) by w, from dyp = dy by position, over images [0, nb).
@@ -170,17 +171,10 @@
       }                                                                                            \
     __global float *out = dw + dw_off + (size_t)ci0 * r * s + tap;                                 \
     const size_t crs = (size_t)c * r * s;                                                          \
-    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
-      if (ci0 + t >= c) continue;                                                                  \
-      _Pragma("unroll") for (int v_ = 0; v_ < TV; v_++) {                                          \
-        float e_[16];                                                                              \
-        vstore16(acc[t][v_], 0, e_);                                                               \
-        for (uint i_ = 0; i_ < 16 && k0 + 16 * v_ + i_ < k; i_++) {                                \
-          __global float *o = out + (size_t)(k0 + 16 * v_ + i_) * crs + (size_t)t * r * s;        \
-          *o = accumulate ? *o + e_[i_] : e_[i_];                                                  \
-        }                                                                                          \
-      }                                                                                            \
-    }                                                                                              \
+    SCL_TILE_STORE(TM, TV, acc, k0, k, ci0 + t < c, {                                              \
+      __global float *o = out + (size_t)ch_ * crs + (size_t)t * r * s;                             \
+      *o = accumulate ? *o + e_[i_] : e_[i_];                                                      \
+    });                                                                                            \
   }
 
 /* Tiles: TM rows x 16·TV channels (lib/ops/conv2d_direct.c chooses). */

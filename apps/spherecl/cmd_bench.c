@@ -10,6 +10,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "internal.h"
+#include "ops/conv2d.h"
 #include "sf20_layers.h"
 
 #include <stdio.h>
@@ -58,7 +59,7 @@ static void tuning_name(scl_context ctx, char *buf, size_t size) {
     snprintf(buf + used, size - used, "; GEMMs with an untransposed B by spherecl's %s kernel",
              scl__gemm_own_label(ctx->gemm_own));
   /* which method runs which convolutions (lib/ops/conv2d*.c) */
-  const int direct = ctx->conv_direct < 0 ? ctx->gemm_own != 0 : ctx->conv_direct;
+  const int direct = scl__conv_direct_on(ctx);
   const size_t min_c = direct ? ctx->winograd_min_c : 0;
   used = strlen(buf);
   if (ctx->winograd && used < size)
