@@ -173,8 +173,10 @@ typedef struct { int stride_h, stride_w, pad_h, pad_w; } scl_conv2d_params;
    Q = (W + 2*pad_w - S)/stride_w + 1. Strides >= 1, pads >= 0, P and Q >= 1.
    How it runs follows the device's tuning (section 9): 3x3 stride-1 layers by Winograd; the others
    as implicit GEMMs (spherecl's kernels read x where it lies; the default where spherecl's GEMM
-   kernel runs, as on CPUs) or as im2col + GEMM. SPHERECL_CONV=direct or im2col forces the second
-   choice. */
+   kernel runs, as on CPUs; layers of under 16 input channels, such as a net's first, then run
+   forward and dw with their vectors along the output pixels, and dx by im2col) or as im2col +
+   GEMM. SPHERECL_CONV=direct (implicit GEMMs for every pass of every such layer) or im2col forces
+   the second choice. */
 scl_status scl_conv2d_forward(scl_context ctx, const scl_conv2d_params *p, scl_tensor x, scl_tensor w,
                               scl_tensor b, scl_tensor y);
 /* dx [N,C,H,W], dw [K,C,R,S], db [K]; any of them NULL to skip. */

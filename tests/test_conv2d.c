@@ -324,6 +324,38 @@ static void direct_convolution(scl_context ctx) {
   ctx->conv_direct = saved_direct, ctx->winograd = saved_wino;
 }
 
+/* Layers of fewer than 16 input channels with the vectors along the output pixels
+   (kernels/conv_narrow.cl), where the implicit GEMMs run by default: they take every case (2-5
+   channels; the dx by col2im), SphereFace's first layer (2 images), a row of 70 outputs (two
+   forward vectors of 48, a ragged end of 6 in the filter gradient) on 7 channels (a block of 3
+   that repeats the last), and stride 3x2 with a 3x2 filter (six phase planes), forward and
+   backward against the double reference. SPHERECL_CONV=direct (conv_direct = 1) and 16 channels
+   do not take them. */
+static void narrow_convolution(scl_context ctx) {
+  const int saved_direct = ctx->conv_direct, saved_wino = ctx->winograd, saved_own = ctx->gemm_own;
+  static const conv_case narrow[] = {
+      {"first layer 3x112x96 -> 64, stride 2", {2, 3, 112, 96, 64, 3, 3, 2, 2, 1, 1}},
+      {"70 columns, 7 channels", {2, 7, 9, 70, 10, 3, 3, 1, 1, 1, 1}},
+      {"3x2 stride 3x2 pad 1x0", {2, 4, 10, 11, 5, 3, 2, 3, 2, 1, 0}},
+  };
+  ctx->conv_direct = -1, ctx->winograd = 0;
+  if (!ctx->gemm_own) ctx->gemm_own = 1; /* implicit GEMMs by default: they follow spherecl's GEMM kernel */
+  conv_shape first = {.n = 2, .c = 3, .h = 112, .w = 96, .k = 64, .r = 3, .s = 3, .sh = 2, .sw = 2, .ph = 1, .pw = 1,
+                      .p = 56, .q = 48};
+  first.crs = 27, first.pq = first.p * first.q, first.chw = 3 * 112 * 96;
+  conv_shape wide = first;
+  wide.c = 16;
+  TK_CHECK_MSG(scl__conv_narrow_applies(ctx, &first) && !scl__conv_narrow_applies(ctx, &wide),
+               "3 channels by the narrow kernels %d, 16 channels %d", scl__conv_narrow_applies(ctx, &first),
+               scl__conv_narrow_applies(ctx, &wide));
+  for (size_t c = 0; c < NCASES; c++) check_passes(ctx, &CASES[c].g, 1200 + c, CASES[c].name, " (narrow)", NULL);
+  for (size_t c = 0; c < sizeof narrow / sizeof narrow[0]; c++)
+    check_passes(ctx, &narrow[c].g, 1250 + c, narrow[c].name, " (narrow)", NULL);
+  ctx->conv_direct = 1;
+  TK_CHECK_MSG(!scl__conv_narrow_applies(ctx, &first), "SPHERECL_CONV=direct must force the implicit GEMMs");
+  ctx->conv_direct = saved_direct, ctx->winograd = saved_wino, ctx->gemm_own = saved_own;
+}
+
 /* The Conv2dDirect entry (ctx->winograd_min_c): with implicit GEMMs on, Winograd keeps only the
    3x3 stride-1 layers with that many input channels or more, and the others still match the
    reference; with implicit GEMMs off, Winograd takes every layer it can. */
@@ -445,6 +477,7 @@ int main(int argc, char **argv) {
       {"winograd_matches_reference", winograd_matches_reference},
       {"own_gemm_kernel", own_gemm_kernel},
       {"direct_convolution", direct_convolution},
+      {"narrow_convolution", narrow_convolution},
       {"winograd_keeps_wide_layers", winograd_keeps_wide_layers},
       {"tiled_layout_needs_no_helpers", tiled_layout_needs_no_helpers},
   };

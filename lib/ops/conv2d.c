@@ -152,6 +152,7 @@ scl_status scl_conv2d_forward(scl_context ctx, const scl_conv2d_params *p, scl_t
   if ((st = scl__check_disjoint(ctx, op, args, 1, 4))) return st;
 
   if (scl__winograd_applies(ctx, &g)) return scl__winograd_forward(ctx, &g, x, w, 0, b, y);
+  if (scl__conv_narrow_applies(ctx, &g)) return scl__conv_narrow_forward(ctx, &g, x, w, b, y);
   if (scl__conv_direct_applies(ctx, &g)) return scl__conv_direct_forward(ctx, &g, x, w, b, y);
   conv_work ws;
   if ((st = get_work(ctx, &g, &ws))) return st;
@@ -213,7 +214,10 @@ scl_status scl_conv2d_backward(scl_context ctx, const scl_conv2d_params *p, scl_
     return SCL_OK;
   }
   if (!dx && !dw) return SCL_OK;
-  if (scl__conv_direct_applies(ctx, &g)) {
+  if (dw && scl__conv_narrow_applies(ctx, &g)) {
+    if ((st = scl__conv_narrow_filter_grad(ctx, &g, x, dy, dw)) || !dx) return st;
+    dw = NULL; /* done: dx alone by col2im below */
+  } else if (scl__conv_direct_applies(ctx, &g)) {
     scl_tensor dx_direct = scl__conv_direct_takes_dx(ctx, &g) ? dx : NULL;
     if ((st = scl__conv_direct_backward(ctx, &g, x, w, dy, dx_direct, dw)) || dx_direct || !dx) return st;
     dw = NULL; /* done: dx alone by col2im below */

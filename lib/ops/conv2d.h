@@ -48,4 +48,14 @@ scl_status scl__conv_direct_forward(scl_context ctx, const conv_shape *g, scl_te
 scl_status scl__conv_direct_backward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor dy,
                                      scl_tensor dx, scl_tensor dw);
 
+/* Whether conv2d runs g's forward and filter gradient with the vectors along the output pixels
+   (conv2d_narrow.c): under 16 input channels, where the implicit GEMMs would run by default
+   (not when SPHERECL_CONV=direct forces them). dx then goes by col2im. */
+int scl__conv_narrow_applies(scl_context ctx, const conv_shape *g);
+scl_status scl__conv_narrow_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor b,
+                                    scl_tensor y);
+/* dw of conv(x, w) from dy (overwritten). */
+scl_status scl__conv_narrow_filter_grad(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy,
+                                        scl_tensor dw);
+
 #endif

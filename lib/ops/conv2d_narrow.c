@@ -1,0 +1,63 @@
+/* Convolutions of fewer than 16 input channels (kernels/conv_narrow.cl), forward and filter
+   gradient, with the vectors along the output pixels: on SphereFace's first layer (3 -> 64
+   channels, stride 2) the implicit GEMMs of conv2d_direct.c, whose vectors run along the
+   channels, ran at 0.10-0.26 of the SGEMM rate. Their dx stays with col2im (conv2d.c): a net's
+   first layer needs none.
+
+   Workspaces: SCL_WS_CONV_COL holds x's phase planes, SCL_WS_CONV_T the filter gradient's
+   per-image parts. */
+#include "ops/conv2d.h"
+
+#define NARROW_BELOW 16 /* input channels */
+#define FORWARD_PIXELS 48 /* 16·TV of conv_narrow_forward_8x48 */
+
+/* The phase planes' extent (kernels/conv_narrow.cl): the rows and columns the taps read, the
+   columns rounded up to whole forward vectors. */
+static size_t planes_h(const conv_shape *g) { return g->p + (g->r - 1) / g->sh; }
+static size_t planes_w(const conv_shape *g) { return scl__round_up(g->q, FORWARD_PIXELS) + (g->s - 1) / g->sw; }
+static size_t planes_floats(const conv_shape *g) { return g->n * g->c * g->sh * g->sw * planes_h(g) * planes_w(g); }
+
+int scl__conv_narrow_applies(scl_context ctx, const conv_shape *g) {
+  /* the kernels count elements in uint: the planes, x, y and dy, and the parts must fit */
+  const size_t limit = 0xffffffffu;
+  return ctx->conv_direct < 0 && scl__conv_direct_on(ctx) && g->c < NARROW_BELOW && planes_floats(g) < limit &&
+         g->n * g->chw < limit && g->n * g->k * g->pq < limit && g->n * g->k * g->crs < limit;
+}
+
+#define NARROW_SHAPE(g)                                                                            \
+  SCL_UINT((g)->n), SCL_UINT((g)->k), SCL_UINT((g)->c), SCL_UINT((g)->r), SCL_UINT((g)->s), SCL_UINT((g)->p), \
+      SCL_UINT((g)->q), SCL_UINT((g)->sh), SCL_UINT((g)->sw), SCL_UINT(planes_h(g)), SCL_UINT(planes_w(g))
+
+static scl_status phase_planes(scl_context ctx, const conv_shape *g, scl_tensor x, cl_mem *xp) {
+  scl_status st = scl__workspace(ctx, SCL_WS_CONV_COL, planes_floats(g) * sizeof(float), xp);
+  return st ? st
+            : SCL_LAUNCH(ctx, "conv_narrow", "conv_phase_planes", g->n * g->c * g->sh * g->sw * planes_h(g), 0,
+                         SCL_TENSOR(x), SCL_MEM(*xp), SCL_UINT(g->n), SCL_UINT(g->c), SCL_UINT(g->h), SCL_UINT(g->w),
+                         SCL_UINT(g->sh), SCL_UINT(g->sw), SCL_UINT(g->ph), SCL_UINT(g->pw), SCL_UINT(planes_h(g)),
+                         SCL_UINT(planes_w(g)), SCL_UINT(g->q + (g->s - 1) / g->sw));
+}
+
+scl_status scl__conv_narrow_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor b,
+                                    scl_tensor y) {
+  cl_mem xp;
+  scl_status st = phase_planes(ctx, g, x, &xp);
+  if (st) return st;
+  scl_region bias = b ? scl__region_of(b, 0) : (scl_region){xp, 0};
+  const size_t items = (g->k + 7) / 8 * ((g->q + FORWARD_PIXELS - 1) / FORWARD_PIXELS) * g->n * g->p;
+  return SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_forward_8x48", items, 0, SCL_MEM(xp), SCL_TENSOR(w),
+                    SCL_MEM(bias.mem), SCL_UINT(bias.off), SCL_UINT(b != NULL), SCL_TENSOR(y), NARROW_SHAPE(g));
+}
+
+scl_status scl__conv_narrow_filter_grad(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy,
+                                        scl_tensor dw) {
+  cl_mem xp, part;
+  const size_t len = g->k * g->crs;
+  scl_status st = phase_planes(ctx, g, x, &xp);
+  if (st || (st = scl__workspace(ctx, SCL_WS_CONV_T, g->n * len * sizeof(float), &part))) return st;
+  const size_t items = g->r * g->s * ((g->c + 2) / 3) * ((g->k + 7) / 8) * g->n;
+  st = SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_filter_8x3", items, 0, SCL_MEM(xp), SCL_TENSOR(dy), SCL_MEM(part),
+                  NARROW_SHAPE(g));
+  return st ? st
+            : SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_sum", len, 0, SCL_MEM(part), SCL_UINT(g->n), SCL_UINT(len),
+                         SCL_TENSOR(dw));
+}
