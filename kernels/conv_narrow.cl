@@ -8,9 +8,10 @@
    contiguous, x is first relaid (conv_phase_planes) into one plane per phase of the stride, with
    the padding written in as zeros:
      xp [n][C][sh][sw][hq][wq]:  xp[i][c][fy][fx][a][b] = x[i][c][a·sh + fy - ph][b·sw + fx - pw]
-   (0 outside the image, and past column wn, the last a tap reads). The tap (fr, fs) of the output pixel (op, oq) then reads plane
-   (fr % sh, fs % sw) at (op + fr / sh, oq + fs / sw): for 16 pixels of a row, one vector load,
-   with no mask and no branch. wq leaves room for the last vector of a row (the host sizes it).
+   (0 outside the image, and past column wn, the last a tap reads). The tap (fr, fs) of the output
+   pixel (op, oq) then reads plane (fr % sh, fs % sw) at (op + fr / sh, oq + fs / sw): for 16
+   pixels of a row, one vector load, with no mask and no branch. wq leaves room for the last
+   vector of a row (the host sizes it).
 
    Tiles: forward, TM output channels x 16·TV pixels of one row (TM·TV float16 accumulators);
    filter gradient, TM output channels x TC input channels of one tap, over one image's pixels,
@@ -28,59 +29,81 @@ __kernel void conv_phase_planes(__global const float *x, uint x_off, __global fl
     for (uint b = 0; b < wq; b++) out[b] = 0.0f;
     return;
   }
-  __global const float *row = x + x_off + ((size_t)ic * h + (uint)yy) * w;
-  for (uint b = 0; b < wq; b++) {
-    const int xx = (int)(b * sw + fx) - (int)pw;
-    out[b] = xx >= 0 && xx < (int)w && b < wn ? row[xx] : 0.0f; /* past wn: lanes the filter gradient zeroes */
-  }
+  /* columns [b0, b1) read the image (xx = b·sw + fx - pw in [0, w), b < wn); the rest are 0 */
+  const uint b0 = min(fx < pw ? (pw - fx + sw - 1) / sw : 0u, wn);
+  const uint b1 = max(b0, min(wn, w + pw > fx ? (w + pw - fx - 1) / sw + 1 : 0u));
+  __global const float *row = x + x_off + ((size_t)ic * h + (uint)yy) * w + (b0 * sw + fx - pw);
+  uint b = 0;
+  for (; b < b0; b++) out[b] = 0.0f;
+  for (; b < b1; b++, row += sw) out[b] = *row;
+  for (; b < wq; b++) out[b] = 0.0f;
 }
 
 #define SCL_NARROW_SHAPE                                                                           \
   uint nb, uint k, uint c, uint r, uint s, uint p, uint q, uint sh, uint sw, uint hq, uint wq
 
+/* Filters of at most SCL_NARROW_TAPS taps (R·S; the host checks): the tap loop is unrolled over
+   offsets computed once per work-item. */
+#define SCL_NARROW_TAPS 9
+
+/* The offsets in xp of the R·S taps from a plane row's start (the layout above), by counting: a
+   division by a stride per tap cost more than the tap's FMAs. */
+#define SCL_TAP_OFFSETS(off)                                                                       \
+  uint off[SCL_NARROW_TAPS];                                                                       \
+  for (uint fr = 0, fy = 0, ay = 0, tap_ = 0; fr < r; fr++) {                                      \
+    for (uint fs = 0, fx = 0, ax = 0; fs < s; fs++, tap_++) {                                      \
+      off[tap_] = (fy * sw + fx) * hq * wq + ay * wq + ax;                                         \
+      if (++fx == sw) fx = 0, ax++;                                                                \
+    }                                                                                              \
+    if (++fy == sh) fy = 0, ay++;                                                                  \
+  }
+
 /* y = conv(x, w) + b from the phase planes. Work-item: TM output channels k0.. (past K they repeat
-   the last and are not stored) x 16·TV pixels oq0.. of output row op of image i; the channel
-   blocks of the same pixels are consecutive items, which read the same plane rows. */
+   the last and are not stored) x 16·TV pixels oq0.. of `rows` output rows from op0 of image i; the
+   channel blocks of the same pixels are consecutive items, which read the same plane rows. */
 #define SCL_NARROW_FORWARD_KERNEL(NAME, TM, TV)                                                    \
   __kernel void NAME(__global const float *xp, __global const float *wt, uint w_off, __global const float *bias, \
-                     uint bias_off, uint has_bias, __global float *y, uint y_off, SCL_NARROW_SHAPE) {  \
-    const uint kb = (k + TM - 1) / TM, chunks = (q + 16 * TV - 1) / (16 * TV), id = get_global_id(0);    \
-    if (id >= kb * chunks * nb * p) return;                                                        \
-    const uint k0 = id % kb * TM, oq0 = id / kb % chunks * 16 * TV, row = id / (kb * chunks);      \
-    const uint img = row / p, op = row % p, crs = c * r * s;                                       \
+                     uint bias_off, uint has_bias, __global float *y, uint y_off, uint rows, SCL_NARROW_SHAPE) { \
+    const uint kb = (k + TM - 1) / TM, chunks = (q + 16 * TV - 1) / (16 * TV), groups = (p + rows - 1) / rows;  \
+    const uint id = get_global_id(0);                                                              \
+    if (id >= kb * chunks * nb * groups) return;                                                   \
+    const uint k0 = id % kb * TM, oq0 = id / kb % chunks * 16 * TV, g = id / (kb * chunks);        \
+    const uint img = g / groups, op0 = g % groups * rows, op1 = min(op0 + rows, p), rs = r * s;     \
     const size_t plane = (size_t)hq * wq;                                                          \
+    SCL_TAP_OFFSETS(off);                                                                          \
+    float bk[TM];                                                                                  \
     __global const float *wk[TM];                                                                  \
-    _Pragma("unroll") for (int t = 0; t < TM; t++) wk[t] = wt + w_off + (size_t)min(k0 + t, k - 1) * crs; \
-    float16 acc[TM][TV];                                                                           \
-    _Pragma("unroll") for (int t = 0; t < TM; t++)                                                 \
-      _Pragma("unroll") for (int v = 0; v < TV; v++) acc[t][v] = (float16)(0.0f);                  \
-    for (uint ci = 0; ci < c; ci++)                                                                \
-      for (uint fr = 0; fr < r; fr++) {                                                            \
-        __global const float *base = xp + ((size_t)(img * c + ci) * sh + fr % sh) * sw * plane +   \
-                                     (size_t)(op + fr / sh) * wq + oq0;                            \
-        for (uint fs = 0; fs < s; fs++) {                                                          \
-          __global const float *xr = base + (fs % sw) * plane + fs / sw;                           \
+    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
+      wk[t] = wt + w_off + (size_t)min(k0 + t, k - 1) * c * rs;                                    \
+      bk[t] = has_bias ? bias[bias_off + min(k0 + t, k - 1)] : 0.0f;                               \
+    }                                                                                              \
+    for (uint op = op0; op < op1; op++) {                                                          \
+      float16 acc[TM][TV];                                                                         \
+      _Pragma("unroll") for (int t = 0; t < TM; t++)                                               \
+        _Pragma("unroll") for (int v = 0; v < TV; v++) acc[t][v] = (float16)(bk[t]);               \
+      __global const float *cbase = xp + (size_t)img * c * sh * sw * plane + (size_t)op * wq + oq0; \
+      for (uint ci = 0; ci < c; ci++, cbase += sh * sw * plane) {                                  \
+        _Pragma("unroll") for (uint tp = 0; tp < SCL_NARROW_TAPS; tp++) {                          \
+          if (tp >= rs) continue; /* not break: LLVM unrolls no loop with a second exit */         \
           float16 xv[TV];                                                                          \
-          _Pragma("unroll") for (int v = 0; v < TV; v++) xv[v] = vload16(v, xr);                   \
-          const uint tap = (ci * r + fr) * s + fs;                                                 \
+          _Pragma("unroll") for (int v = 0; v < TV; v++) xv[v] = vload16(v, cbase + off[tp]);      \
           _Pragma("unroll") for (int t = 0; t < TM; t++) {                                         \
-            const float16 wv = (float16)(wk[t][tap]);                                              \
+            const float16 wv = (float16)(wk[t][ci * rs + tp]);                                     \
             _Pragma("unroll") for (int v = 0; v < TV; v++) acc[t][v] = fma(wv, xv[v], acc[t][v]);  \
           }                                                                                        \
         }                                                                                          \
       }                                                                                            \
-    __global float *yo = y + y_off + ((size_t)img * k + k0) * p * q + (size_t)op * q + oq0;        \
-    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
-      if (k0 + t >= k) continue;                                                                   \
-      const float b = has_bias ? bias[bias_off + k0 + t] : 0.0f;                                   \
-      _Pragma("unroll") for (int v = 0; v < TV; v++) {                                             \
-        __global float *o = yo + (size_t)t * p * q + 16 * v;                                       \
-        const float16 e = acc[t][v] + b;                                                           \
-        if (oq0 + 16 * v + 16 <= q) vstore16(e, 0, o);                                             \
-        else {                                                                                     \
-          float e_[16];                                                                            \
-          vstore16(e, 0, e_);                                                                      \
-          for (uint i = 0; oq0 + 16 * v + i < q && i < 16; i++) o[i] = e_[i];                      \
+      __global float *yo = y + y_off + ((size_t)img * k + k0) * p * q + (size_t)op * q + oq0;      \
+      _Pragma("unroll") for (int t = 0; t < TM; t++) {                                             \
+        if (k0 + t >= k) continue;                                                                 \
+        _Pragma("unroll") for (int v = 0; v < TV; v++) {                                           \
+          __global float *o = yo + (size_t)t * p * q + 16 * v;                                     \
+          if (oq0 + 16 * v + 16 <= q) vstore16(acc[t][v], 0, o);                                   \
+          else {                                                                                   \
+            float e_[16];                                                                          \
+            vstore16(acc[t][v], 0, e_);                                                            \
+            for (uint i = 0; oq0 + 16 * v + i < q && i < 16; i++) o[i] = e_[i];                    \
+          }                                                                                        \
         }                                                                                          \
       }                                                                                            \
     }                                                                                              \
@@ -91,50 +114,59 @@ __kernel void conv_phase_planes(__global const float *x, uint x_off, __global fl
    channels of one tap of one image (past K or C they repeat the last and are not stored); 16
    pixels of a row per step, the ragged end of a row masked. The taps and channel blocks of one
    image are consecutive items, which share its dy and planes (in a core's L2 cache). */
+/* The first n (< 16) floats at p, then zeros: a row's ragged end (not read past it). */
+static inline float16 scl_ragged_load16(__global const float *p, uint n) {
+  float e[16];
+  for (uint i = 0; i < 16; i++) e[i] = i < n ? p[i] : 0.0f;
+  return vload16(0, e);
+}
+
+/* One step of the filter gradient: 16 pixels at (op, oq); DY(t) is output channel t's dy vector. */
+#define SCL_NARROW_FILTER_STEP(TM, TC, DY)                                                         \
+  do {                                                                                             \
+    float16 xv[TC];                                                                                \
+    _Pragma("unroll") for (int u = 0; u < TC; u++) xv[u] = vload16(0, xr[u] + (size_t)op * wq + oq); \
+    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
+      const float16 dv = DY;                                                                       \
+      _Pragma("unroll") for (int u = 0; u < TC; u++) acc[t][u] = fma(dv, xv[u], acc[t][u]);        \
+    }                                                                                              \
+  } while (0)
+
 #define SCL_NARROW_FILTER_KERNEL(NAME, TM, TC)                                                     \
   __kernel void NAME(__global const float *xp, __global const float *dy, uint dy_off, __global float *part, \
                      SCL_NARROW_SHAPE) {                                                           \
     const uint rs = r * s, kb = (k + TM - 1) / TM, cb = (c + TC - 1) / TC, id = get_global_id(0);  \
-    if (id >= rs * cb * kb * nb) return;                                                           \
-    const uint tap = id % rs, c0 = id / rs % cb * TC, k0 = id / (rs * cb) % kb * TM, img = id / (rs * cb * kb); \
-    const uint fr = tap / s, fs = tap % s;                                                         \
+    if (id >= cb * kb * nb) return;                                                                \
+    const uint c0 = id % cb * TC, k0 = id / cb % kb * TM, img = id / (cb * kb);                    \
     const size_t plane = (size_t)hq * wq;                                                          \
-    __global const float *xr[TC];                                                                  \
-    _Pragma("unroll") for (int u = 0; u < TC; u++)                                                 \
-      xr[u] = xp + (((size_t)(img * c + min(c0 + u, c - 1)) * sh + fr % sh) * sw + fs % sw) * plane + \
-              (size_t)(fr / sh) * wq + fs / sw;                                                    \
+    SCL_TAP_OFFSETS(off);                                                                          \
     __global const float *dr[TM];                                                                  \
     _Pragma("unroll") for (int t = 0; t < TM; t++)                                                 \
       dr[t] = dy + dy_off + ((size_t)img * k + min(k0 + t, k - 1)) * p * q;                        \
-    float16 acc[TM][TC];                                                                           \
-    _Pragma("unroll") for (int t = 0; t < TM; t++)                                                 \
-      _Pragma("unroll") for (int u = 0; u < TC; u++) acc[t][u] = (float16)(0.0f);                  \
-    for (uint op = 0; op < p; op++)                                                                \
-      for (uint oq = 0; oq < q; oq += 16) {                                                        \
-        float16 dv[TM];                                                                            \
-        if (oq + 16 <= q) {                                                                        \
-          _Pragma("unroll") for (int t = 0; t < TM; t++) dv[t] = vload16(0, dr[t] + (size_t)op * q + oq); \
-        } else { /* the row's ragged end: lanes past q are 0 (and dy is not read past its end) */ \
-          _Pragma("unroll") for (int t = 0; t < TM; t++) {                                         \
-            float e_[16];                                                                          \
-            for (uint i = 0; i < 16; i++) e_[i] = oq + i < q ? dr[t][(size_t)op * q + oq + i] : 0.0f; \
-            dv[t] = vload16(0, e_);                                                                \
-          }                                                                                        \
-        }                                                                                          \
+    for (uint tap = 0; tap < rs; tap++) {                                                          \
+      __global const float *xr[TC];                                                                \
+      _Pragma("unroll") for (int u = 0; u < TC; u++)                                               \
+        xr[u] = xp + (size_t)(img * c + min(c0 + u, c - 1)) * sh * sw * plane + off[tap];          \
+      float16 acc[TM][TC];                                                                         \
+      _Pragma("unroll") for (int t = 0; t < TM; t++)                                               \
+        _Pragma("unroll") for (int u = 0; u < TC; u++) acc[t][u] = (float16)(0.0f);                \
+      /* per step, TC vectors of x, then one dy vector at a time: TM·TC + TC + 1 registers, where   \
+         TM dy vectors at once spilled accumulators */                                             \
+      for (uint op = 0; op < p; op++) {                                                            \
+        uint oq = 0;                                                                               \
+        for (; oq + 16 <= q; oq += 16) SCL_NARROW_FILTER_STEP(TM, TC, vload16(0, dr[t] + (size_t)op * q + oq)); \
+        if (oq < q) SCL_NARROW_FILTER_STEP(TM, TC, scl_ragged_load16(dr[t] + (size_t)op * q + oq, q - oq)); \
+      }                                                                                            \
+      __global float *out = part + (((size_t)img * k + k0) * c + c0) * rs + tap;                   \
+      _Pragma("unroll") for (int t = 0; t < TM; t++)                                               \
         _Pragma("unroll") for (int u = 0; u < TC; u++) {                                           \
-          const float16 xv = vload16(0, xr[u] + (size_t)op * wq + oq);                             \
-          _Pragma("unroll") for (int t = 0; t < TM; t++) acc[t][u] = fma(dv[t], xv, acc[t][u]);    \
+          if (k0 + t >= k || c0 + u >= c) continue;                                                \
+          const float8 h8 = acc[t][u].lo + acc[t][u].hi;                                           \
+          const float4 h4 = h8.lo + h8.hi;                                                         \
+          const float2 h2 = h4.lo + h4.hi;                                                         \
+          out[((size_t)t * c + u) * rs] = h2.x + h2.y;                                             \
         }                                                                                          \
-      }                                                                                            \
-    __global float *out = part + (((size_t)img * k + k0) * c + c0) * rs + tap;                     \
-    _Pragma("unroll") for (int t = 0; t < TM; t++)                                                 \
-      _Pragma("unroll") for (int u = 0; u < TC; u++) {                                             \
-        if (k0 + t >= k || c0 + u >= c) continue;                                                  \
-        const float8 h8 = acc[t][u].lo + acc[t][u].hi;                                             \
-        const float4 h4 = h8.lo + h8.hi;                                                           \
-        const float2 h2 = h4.lo + h4.hi;                                                           \
-        out[((size_t)t * c + u) * rs] = h2.x + h2.y;                                               \
-      }                                                                                            \
+    }                                                                                              \
   }
 
 SCL_NARROW_FORWARD_KERNEL(conv_narrow_forward_8x48, 8, 3)

@@ -328,8 +328,9 @@ static void direct_convolution(scl_context ctx) {
    (kernels/conv_narrow.cl), where the implicit GEMMs run by default: they take every case (2-5
    channels; the dx by col2im), SphereFace's first layer (2 images), a row of 70 outputs (two
    forward vectors of 48, a ragged end of 6 in the filter gradient) on 7 channels (a block of 3
-   that repeats the last), and stride 3x2 with a 3x2 filter (six phase planes), forward and
-   backward against the double reference. SPHERECL_CONV=direct (conv_direct = 1) and 16 channels
+   that repeats the last), stride 3x2 with a 3x2 filter (six phase planes) and 70 output rows
+   (forward work-items of several rows, the last group shorter), forward and backward against the
+   double reference; the 5x5 case has more taps than the kernels take and runs as before. SPHERECL_CONV=direct (conv_direct = 1) and 16 channels
    do not take them. */
 static void narrow_convolution(scl_context ctx) {
   const int saved_direct = ctx->conv_direct, saved_wino = ctx->winograd, saved_own = ctx->gemm_own;
@@ -337,6 +338,7 @@ static void narrow_convolution(scl_context ctx) {
       {"first layer 3x112x96 -> 64, stride 2", {2, 3, 112, 96, 64, 3, 3, 2, 2, 1, 1}},
       {"70 columns, 7 channels", {2, 7, 9, 70, 10, 3, 3, 1, 1, 1, 1}},
       {"3x2 stride 3x2 pad 1x0", {2, 4, 10, 11, 5, 3, 2, 3, 2, 1, 0}},
+      {"70 rows (forward items of 24, 24 and 22 rows)", {1, 2, 70, 20, 3, 3, 3, 1, 1, 1, 1}},
   };
   ctx->conv_direct = -1, ctx->winograd = 0;
   if (!ctx->gemm_own) ctx->gemm_own = 1; /* implicit GEMMs by default: they follow spherecl's GEMM kernel */

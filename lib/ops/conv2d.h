@@ -49,8 +49,8 @@ scl_status scl__conv_direct_backward(scl_context ctx, const conv_shape *g, scl_t
                                      scl_tensor dx, scl_tensor dw);
 
 /* Whether conv2d runs g's forward and filter gradient with the vectors along the output pixels
-   (conv2d_narrow.c): under 16 input channels, where the implicit GEMMs would run by default
-   (not when SPHERECL_CONV=direct forces them). dx then goes by col2im. */
+   (conv2d_narrow.c): under 16 input channels and filters of at most 9 taps, where the implicit
+   GEMMs would run by default (not when SPHERECL_CONV=direct forces them). dx then goes by col2im. */
 int scl__conv_narrow_applies(scl_context ctx, const conv_shape *g);
 scl_status scl__conv_narrow_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor b,
                                     scl_tensor y);

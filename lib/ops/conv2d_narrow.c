@@ -9,7 +9,12 @@
 #include "ops/conv2d.h"
 
 #define NARROW_BELOW 16 /* input channels */
+#define NARROW_TAPS 9   /* R·S at most: SCL_NARROW_TAPS */
 #define FORWARD_PIXELS 48 /* 16·TV of conv_narrow_forward_8x48 */
+/* Output rows per forward work-item, at most: each item pays for its tap offsets and pointers
+   once. On conv1.1 (56 rows; 2-core CPU, against the SGEMM timed after it) 1 row per item ran at
+   0.31 of the SGEMM, 4 at 0.46-0.52, 14 at 0.59-0.69, 28 at 0.66-0.77 and 56 at 0.69-0.73. */
+#define FORWARD_ROWS 32
 
 /* The phase planes' extent (kernels/conv_narrow.cl): the rows and columns the taps read, the
    columns rounded up to whole forward vectors. */
@@ -20,8 +25,9 @@ static size_t planes_floats(const conv_shape *g) { return g->n * g->c * g->sh * 
 int scl__conv_narrow_applies(scl_context ctx, const conv_shape *g) {
   /* the kernels count elements in uint: the planes, x, y and dy, and the parts must fit */
   const size_t limit = 0xffffffffu;
-  return ctx->conv_direct < 0 && scl__conv_direct_on(ctx) && g->c < NARROW_BELOW && planes_floats(g) < limit &&
-         g->n * g->chw < limit && g->n * g->k * g->pq < limit && g->n * g->k * g->crs < limit;
+  return ctx->conv_direct < 0 && scl__conv_direct_on(ctx) && g->c < NARROW_BELOW && g->r * g->s <= NARROW_TAPS &&
+         planes_floats(g) < limit && g->n * g->chw < limit && g->n * g->k * g->pq < limit &&
+         g->n * g->k * g->crs < limit;
 }
 
 #define NARROW_SHAPE(g)                                                                            \
@@ -43,9 +49,11 @@ scl_status scl__conv_narrow_forward(scl_context ctx, const conv_shape *g, scl_te
   scl_status st = phase_planes(ctx, g, x, &xp);
   if (st) return st;
   scl_region bias = b ? scl__region_of(b, 0) : (scl_region){xp, 0};
-  const size_t items = (g->k + 7) / 8 * ((g->q + FORWARD_PIXELS - 1) / FORWARD_PIXELS) * g->n * g->p;
+  const size_t groups = (g->p + FORWARD_ROWS - 1) / FORWARD_ROWS, rows = (g->p + groups - 1) / groups;
+  const size_t items = (g->k + 7) / 8 * ((g->q + FORWARD_PIXELS - 1) / FORWARD_PIXELS) * g->n * groups;
   return SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_forward_8x48", items, 0, SCL_MEM(xp), SCL_TENSOR(w),
-                    SCL_MEM(bias.mem), SCL_UINT(bias.off), SCL_UINT(b != NULL), SCL_TENSOR(y), NARROW_SHAPE(g));
+                    SCL_MEM(bias.mem), SCL_UINT(bias.off), SCL_UINT(b != NULL), SCL_TENSOR(y), SCL_UINT(rows),
+                    NARROW_SHAPE(g));
 }
 
 scl_status scl__conv_narrow_filter_grad(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy,
@@ -54,7 +62,7 @@ scl_status scl__conv_narrow_filter_grad(scl_context ctx, const conv_shape *g, sc
   const size_t len = g->k * g->crs;
   scl_status st = phase_planes(ctx, g, x, &xp);
   if (st || (st = scl__workspace(ctx, SCL_WS_CONV_T, g->n * len * sizeof(float), &part))) return st;
-  const size_t items = g->r * g->s * ((g->c + 2) / 3) * ((g->k + 7) / 8) * g->n;
+  const size_t items = ((g->c + 2) / 3) * ((g->k + 7) / 8) * g->n;
   st = SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_filter_8x3", items, 0, SCL_MEM(xp), SCL_TENSOR(dy), SCL_MEM(part),
                   NARROW_SHAPE(g));
   return st ? st
