@@ -28,18 +28,24 @@ typedef struct {
 
 static const direct_tile TILES[] = {{8, 2, "8x32"}, {6, 4, "6x64"}, {12, 2, "12x32"}};
 
-/* The tile: 12x32 (12 pixels or input channels x 32 channels, 24 accumulators), or 6x64 for
-   layers of fewer than 16 input channels, unless SPHERECL_CONV_TILE names one (tests and
-   benchmarks). Measured on SphereFace-20's stride-2 layers (2-core AVX-512 CPU, each pass against
-   a 1024^3 SGEMM timed right after it), 12x32 ran conv4.1's forward and backward data at 0.74 and
-   0.77 of the SGEMM where 6x64 ran 0.63 and 0.62, and was within the run-to-run noise of 6x64 and
-   8x32 on conv2.1 and conv3.1; on conv1.1 (3 input channels, 27-step sums) 6x64 ran the forward
-   at 58 GFLOP/s against 46 and the filter gradient at 38 against 32 (12 rows of 3 channels). */
-static const direct_tile *tile_for(const conv_shape *g) {
+/* The tile: 12x32 (12 pixels or input channels x 32 channels, 24 accumulators) for the forward
+   and backward-data passes, 6x64 for the filter gradient and for layers of fewer than 16 input
+   channels, unless SPHERECL_CONV_TILE names one (tests and benchmarks). Measured on SphereFace-20's
+   stride-2 layers, each pass against a 1024^3 SGEMM timed right after it:
+   - on a 2-core AMD CPU (AVX-512, 1 MB L2 per core), 12x32 ran conv4.1's forward and backward
+     data at 0.74 and 0.77 of the SGEMM where 6x64 ran 0.63 and 0.62, and was within the
+     run-to-run noise of 6x64 and 8x32 on conv2.1 and conv3.1; on conv1.1 (3 input channels,
+     27-step sums) 6x64 ran the forward at 58 GFLOP/s against 46 and the filter gradient at 38
+     against 32 (12 rows of 3 channels);
+   - on a 2-core Intel CPU (AVX-512, 2 MB L2 per core), 6x64 ran the filter gradients of conv2.1,
+     conv3.1 and conv4.1 at 0.88-0.97, 0.60-0.65 and 1.13-1.18 where 12x32 ran 0.61-0.64,
+     0.49-0.52 and 0.84-0.89 (6 channel rows of x per step instead of 12), and conv2.1's
+     backward data at 0.65-0.67 against 0.70-0.72. */
+static const direct_tile *tile_for(const conv_shape *g, int filter) {
   const char *force = getenv("SPHERECL_CONV_TILE");
   for (size_t i = 0; force && i < sizeof TILES / sizeof TILES[0]; i++)
     if (!strcmp(force, TILES[i].suffix)) return &TILES[i];
-  return g->c < 16 ? &TILES[1] : &TILES[2];
+  return g->c < 16 || filter ? &TILES[1] : &TILES[2];
 }
 
 static const char *kernel_name(char *buf, size_t size, const char *pass, const direct_tile *t) {
@@ -95,7 +101,7 @@ static size_t strip_block(size_t strips, size_t rows, const direct_tile *t) {
 
 scl_status scl__conv_direct_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor b,
                                     scl_tensor y) {
-  const direct_tile *t = tile_for(g);
+  const direct_tile *t = tile_for(g, 0);
   const size_t kp = scl__round_up(g->k, 16 * (size_t)t->vecs), npix = g->n * g->pq;
   cl_mem wk, zero;
   scl_status st = weights_by_tap(ctx, g, w, kp, 1, &wk);
@@ -110,7 +116,7 @@ scl_status scl__conv_direct_forward(scl_context ctx, const conv_shape *g, scl_te
 }
 
 static scl_status backward_data(scl_context ctx, const conv_shape *g, scl_tensor w, scl_tensor dy, scl_tensor dx) {
-  const direct_tile *t = tile_for(g);
+  const direct_tile *t = tile_for(g, 0);
   const size_t kp = scl__round_up(g->c, 16 * (size_t)t->vecs);
   cl_mem wc, zero;
   scl_status st = weights_by_tap(ctx, g, w, kp, 0, &wc);
@@ -126,7 +132,7 @@ static scl_status backward_data(scl_context ctx, const conv_shape *g, scl_tensor
 }
 
 static scl_status backward_filter(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy, scl_tensor dw) {
-  const direct_tile *t = tile_for(g);
+  const direct_tile *t = tile_for(g, 1);
   const size_t kp = scl__round_up(g->k, 16 * (size_t)t->vecs);
   cl_mem dyp;
   scl_status st = scl__workspace(ctx, SCL_WS_CONV_T, g->n * g->pq * kp * sizeof(float), &dyp);
