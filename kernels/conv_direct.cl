@@ -14,9 +14,12 @@
    second loop that every tile of conv4.1, whose 6-pixel rows all touch the border, ran).
 
    Layouts (made by conv_weights_by_tap / conv_dy_by_pos below):
-     forward      y  [n][K][P][Q]   from wk  [R·S][C][kp]  (kp ≥ K)    vectors along K
-     backward dx  dx [n][C][H][W]   from wc  [R·S][K][kp]  (kp ≥ C)    vectors along C
-     backward dw  dw [K][C][R][S]   from dyp [n·P·Q][kp]   (kp ≥ K)    vectors along K */
+     forward      y  [n][K][P][Q]   from wk  [kp/VW][R·S][C][VW]  (kp ≥ K)    vectors along K
+     backward dx  dx [n][C][H][W]   from wc  [kp/VW][R·S][K][VW]  (kp ≥ C)    vectors along C
+     backward dw  dw [K][C][R][S]   from dyp [kp/VW][n·P·Q][VW]   (kp ≥ K)    vectors along K
+   strip by strip (VW = 16·TV channels, a work-item's): the rows one work-item steps through are
+   consecutive. (Rows kp apart, 2 KB on conv4.1, fell into a few cache sets and evicted each
+   other: the forward waited on the weight loads.) */
 
 /* One step of a tile: TV vectors of the row at bp, TM broadcasts a(t) (t = 0..TM-1). */
 #define SCL_TILE_STEP(TM, TV, acc, bp, a)                                                          \
@@ -82,8 +85,8 @@
           const int in = yy >= 0 && yy < (int)h && xx >= 0 && xx < (int)w;                         \
           xr[t] = in ? x + img_off[t] + (size_t)yy * w + (size_t)xx : zeros;                       \
         }                                                                                          \
-        __global const float *bp = wk + (size_t)(fr * s + fs) * c * kp + k0;                      \
-        for (uint ci = 0; ci < c; ci++, bp += kp) SCL_TILE_STEP(TM, TV, acc, bp, xr[t][ci * hw]);  \
+        __global const float *bp = wk + ((size_t)strip * r * s + fr * s + fs) * c * (16 * TV);    \
+        for (uint ci = 0; ci < c; ci++, bp += 16 * TV) SCL_TILE_STEP(TM, TV, acc, bp, xr[t][ci * hw]); \
       }                                                                                            \
     __global float *yo[TM];                                                                        \
     _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
@@ -132,8 +135,8 @@
           const int in = ny >= 0 && nx >= 0 && ny / (int)sh < (int)p && nx / (int)sw < (int)q;     \
           ar[t] = in ? dy + dy_off + img_[t] * k * pq + (size_t)(ny / (int)sh) * q + nx / (int)sw : zeros; \
         }                                                                                          \
-        __global const float *bp = wc + (size_t)(fr * s + fs) * k * kp + c0;                      \
-        for (uint co = 0; co < k; co++, bp += kp) SCL_TILE_STEP(TM, TV, acc, bp, ar[t][co * pq]);  \
+        __global const float *bp = wc + ((size_t)strip * r * s + fr * s + fs) * k * (16 * TV);    \
+        for (uint co = 0; co < k; co++, bp += 16 * TV) SCL_TILE_STEP(TM, TV, acc, bp, ar[t][co * pq]); \
       }                                                                                            \
     }                                                                                              \
     const size_t hw = (size_t)h * w;                                                               \
@@ -148,7 +151,8 @@
    which read the same rows of x and the same strip of dyp. */
 #define SCL_CONV_BACKWARD_FILTER_KERNEL(NAME, TM, TV)                                              \
   __kernel void NAME(__global const float *x, uint x_off, __global const float *dyp, uint dyp_off, \
-                     uint kp, __global float *dw, uint dw_off, uint accumulate, SCL_DIRECT_SHAPE) { \
+                     uint kp, uint dyp_strip, __global float *dw, uint dw_off, uint accumulate,     \
+                     SCL_DIRECT_SHAPE) {                                                           \
     const uint ct = (c + TM - 1) / TM, tiles = r * s * ct, id = get_global_id(0);                  \
     if (id >= tiles * (kp / (16 * TV))) return;                                                    \
     const uint tap = id % tiles % (r * s), ci0 = id % tiles / (r * s) * TM, k0 = id / tiles * 16 * TV; \
@@ -165,8 +169,9 @@
         const int yy = (int)(op * sh + fr) - (int)ph;                                              \
         if (yy < 0 || yy >= (int)h || q_lo >= q_hi) continue;                                      \
         __global const float *xr = x + x_off + img * c * hw + (size_t)yy * w + (q_lo * sw + fs - pw); \
-        __global const float *bp = dyp + dyp_off + ((size_t)(img * p + op) * q + q_lo) * kp + k0;  \
-        for (uint oq = q_lo; oq < q_hi; oq++, xr += sw, bp += kp)                                  \
+        __global const float *bp = dyp + dyp_off + (size_t)k0 / (16 * TV) * dyp_strip +           \
+                                   ((size_t)(img * p + op) * q + q_lo) * (16 * TV);                \
+        for (uint oq = q_lo; oq < q_hi; oq++, xr += sw, bp += 16 * TV)                             \
           SCL_TILE_STEP(TM, TV, acc, bp, xr[coff[t]]);                                             \
       }                                                                                            \
     __global float *out = dw + dw_off + (size_t)ci0 * r * s + tap;                                 \
@@ -188,13 +193,14 @@ SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_8x32, 8, 2)
 SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_6x64, 6, 4)
 SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_12x32, 12, 2)
 
-/* The weights w [K][C][R·S] by tap: wk [R·S][C][kp] (by_k: vectors along K, the forward's) or
-   wc [R·S][K][kp] (vectors along C, backward data's); columns past K (C) zero. A work-item takes
+/* The weights w [K][C][R·S] by tap, strip by strip: wk [kp/vw][R·S][C][vw] (by_k: vectors along
+   K, the forward's) or wc [kp/vw][R·S][K][vw] (vectors along C, backward data's); columns past K
+   (C) zero. A work-item takes
    16 columns of one row per tap: it reads 16 short runs of taps (w's lines, shared with the items
    next to it) and writes one vector per tap. (One item per output row, reading a column of w
    scattered over the whole tensor, took a sixth of conv4.1's forward.) */
 __kernel void conv_weights_by_tap(__global const float *wt, uint w_off, __global float *out, uint k, uint c, uint rs,
-                                  uint kp, uint by_k) {
+                                  uint kp, uint vw, uint by_k) {
   const uint rows = by_k ? c : k, cols = by_k ? k : c, id = get_global_id(0);
   if (id >= rows * (kp / 16)) return;
   const uint i = id % rows, e0 = id / rows * 16; /* i: the row's input (by_k) or output channel */
@@ -204,17 +210,18 @@ __kernel void conv_weights_by_tap(__global const float *wt, uint w_off, __global
       const uint co = by_k ? e0 + e : i, ci = by_k ? i : e0 + e;
       v[e] = e0 + e < cols ? wt[w_off + ((size_t)co * c + ci) * rs + tap] : 0.0f;
     }
-    vstore16(vload16(0, v), 0, out + ((size_t)tap * rows + i) * kp + e0);
+    vstore16(vload16(0, v), 0, out + (((size_t)(e0 / vw) * rs + tap) * rows + i) * vw + e0 % vw);
   }
 }
 
-/* dy [nb][K][P·Q] by position: dyp [nb·P·Q][kp], columns past K zero. One work-item per pixel. */
+/* dy [nb][K][P·Q] by position, strip by strip: dyp [kp/vw][nb·P·Q][vw], columns past K zero. One
+   work-item per pixel. */
 __kernel void conv_dy_by_pos(__global const float *dy, uint dy_off, __global float *out, uint nb, uint k, uint pq,
-                             uint kp) {
+                             uint kp, uint vw) {
   const uint id = get_global_id(0);
   if (id >= nb * pq) return;
   const uint img = id / pq, o = id % pq;
   __global const float *src = dy + dy_off + (size_t)img * k * pq + o;
-  __global float *dst = out + (size_t)id * kp;
-  for (uint e = 0; e < kp; e++) dst[e] = e < k ? src[(size_t)e * pq] : 0.0f;
+  for (uint e = 0; e < kp; e++)
+    out[((size_t)(e / vw) * nb * pq + id) * vw + e % vw] = e < k ? src[(size_t)e * pq] : 0.0f;
 }

@@ -78,14 +78,15 @@ static scl_status zeros(scl_context ctx, size_t floats, cl_mem *out) {
   return st || now == had ? st : scl__zero_tail(ctx, (scl_region){*out, 0}, 1, 0, now / sizeof(float));
 }
 
-/* w by tap into SCL_WS_CONV_WT: [R·S][C][kp] (by_k) or [R·S][K][kp], kp = cols rounded to the tile. */
-static scl_status weights_by_tap(scl_context ctx, const conv_shape *g, scl_tensor w, size_t kp, int by_k,
+/* w by tap into SCL_WS_CONV_WT, strip by strip: [kp/vw][R·S][C][vw] (by_k) or [kp/vw][R·S][K][vw],
+   kp = cols rounded to the tile's vw = 16·TV. */
+static scl_status weights_by_tap(scl_context ctx, const conv_shape *g, scl_tensor w, size_t kp, size_t vw, int by_k,
                                  cl_mem *out) {
   const size_t rs = g->r * g->s, rows = rs * (by_k ? g->c : g->k);
   scl_status st = scl__workspace(ctx, SCL_WS_CONV_WT, rows * kp * sizeof(float), out);
   return st ? st
             : SCL_LAUNCH(ctx, "conv_direct", "conv_weights_by_tap", rows / rs * (kp / 16), 0, SCL_TENSOR(w), SCL_MEM(*out),
-                         SCL_UINT(g->k), SCL_UINT(g->c), SCL_UINT(rs), SCL_UINT(kp), SCL_UINT(by_k));
+                         SCL_UINT(g->k), SCL_UINT(g->c), SCL_UINT(rs), SCL_UINT(kp), SCL_UINT(vw), SCL_UINT(by_k));
 }
 
 /* Channel strips per block: consecutive work-items take the strips of one block for the same
@@ -104,7 +105,7 @@ scl_status scl__conv_direct_forward(scl_context ctx, const conv_shape *g, scl_te
   const direct_tile *t = tile_for(g, 0);
   const size_t kp = scl__round_up(g->k, 16 * (size_t)t->vecs), npix = g->n * g->pq;
   cl_mem wk, zero;
-  scl_status st = weights_by_tap(ctx, g, w, kp, 1, &wk);
+  scl_status st = weights_by_tap(ctx, g, w, kp, 16 * (size_t)t->vecs, 1, &wk);
   if (st || (st = zeros(ctx, g->c * g->h * g->w, &zero))) return st;
   char name[48];
   scl_region bias = b ? scl__region_of(b, 0) : (scl_region){wk, 0};
@@ -119,7 +120,7 @@ static scl_status backward_data(scl_context ctx, const conv_shape *g, scl_tensor
   const direct_tile *t = tile_for(g, 0);
   const size_t kp = scl__round_up(g->c, 16 * (size_t)t->vecs);
   cl_mem wc, zero;
-  scl_status st = weights_by_tap(ctx, g, w, kp, 0, &wc);
+  scl_status st = weights_by_tap(ctx, g, w, kp, 16 * (size_t)t->vecs, 0, &wc);
   if (st || (st = zeros(ctx, g->k * g->pq, &zero))) return st;
   char name[48];
   const size_t phase_pixels = g->n * ((g->h + g->sh - 1) / g->sh) * ((g->w + g->sw - 1) / g->sw);
@@ -138,7 +139,7 @@ static scl_status backward_filter(scl_context ctx, const conv_shape *g, scl_tens
   scl_status st = scl__workspace(ctx, SCL_WS_CONV_T, g->n * g->pq * kp * sizeof(float), &dyp);
   if (st == SCL_OK)
     st = SCL_LAUNCH(ctx, "conv_direct", "conv_dy_by_pos", g->n * g->pq, 0, SCL_TENSOR(dy), SCL_MEM(dyp),
-                    SCL_UINT(g->n), SCL_UINT(g->k), SCL_UINT(g->pq), SCL_UINT(kp));
+                    SCL_UINT(g->n), SCL_UINT(g->k), SCL_UINT(g->pq), SCL_UINT(kp), SCL_UINT(16 * (size_t)t->vecs));
   char name[48];
   kernel_name(name, sizeof name, "backward_filter", t);
   const size_t items = g->r * g->s * ((g->c + (size_t)t->rows - 1) / (size_t)t->rows) * (kp / (16 * (size_t)t->vecs));
@@ -148,7 +149,8 @@ static scl_status backward_filter(scl_context ctx, const conv_shape *g, scl_tens
   for (size_t n0 = 0; n0 < g->n && st == SCL_OK; n0 += slice) {
     const size_t nb = g->n - n0 < slice ? g->n - n0 : slice;
     st = SCL_LAUNCH(ctx, "conv_direct", name, items, FILTER_GROUP, SCL_MEM(x->buffer), SCL_UINT(x->offset + n0 * g->chw),
-                    SCL_MEM(dyp), SCL_UINT(n0 * g->pq * kp), SCL_UINT(kp), SCL_TENSOR(dw), SCL_UINT(n0 > 0),
+                    SCL_MEM(dyp), SCL_UINT(n0 * g->pq * 16 * (size_t)t->vecs), SCL_UINT(kp),
+                    SCL_UINT(g->n * g->pq * 16 * (size_t)t->vecs), SCL_TENSOR(dw), SCL_UINT(n0 > 0),
                     SHAPE_ARGS(g, nb));
   }
   return st;
