@@ -17,26 +17,27 @@
    filter gradient, TM output channels x TC input channels of one tap, over one image's pixels,
    reduced across the images by conv_narrow_sum. */
 
-/* xp from x (layout above). One work-item per plane row (i, c, fy, fx, a). */
+/* xp from x (layout above). One work-item per plane (i, c, fy, fx): per plane row, divisions by
+   the strides cost more than copying the row (one item per row ran conv1.1's planes at 3.5 GB/s). */
 __kernel void conv_phase_planes(__global const float *x, uint x_off, __global float *xp, uint nb, uint c, uint h,
                                 uint w, uint sh, uint sw, uint ph, uint pw, uint hq, uint wq, uint wn) {
   const uint id = get_global_id(0);
-  if (id >= nb * c * sh * sw * hq) return;
-  const uint a = id % hq, plane = id / hq, fx = plane % sw, fy = plane / sw % sh, ic = plane / (sh * sw);
-  const int yy = (int)(a * sh + fy) - (int)ph;
-  __global float *out = xp + (size_t)id * wq;
-  if (yy < 0 || yy >= (int)h) {
-    for (uint b = 0; b < wq; b++) out[b] = 0.0f;
-    return;
-  }
+  if (id >= nb * c * sh * sw) return;
+  const uint fx = id % sw, fy = id / sw % sh, ic = id / (sh * sw);
   /* columns [b0, b1) read the image (xx = b·sw + fx - pw in [0, w), b < wn); the rest are 0 */
   const uint b0 = min(fx < pw ? (pw - fx + sw - 1) / sw : 0u, wn);
   const uint b1 = max(b0, min(wn, w + pw > fx ? (w + pw - fx - 1) / sw + 1 : 0u));
-  __global const float *row = x + x_off + ((size_t)ic * h + (uint)yy) * w + (b0 * sw + fx - pw);
-  uint b = 0;
-  for (; b < b0; b++) out[b] = 0.0f;
-  for (; b < b1; b++, row += sw) out[b] = *row;
-  for (; b < wq; b++) out[b] = 0.0f;
+  __global float *out = xp + (size_t)id * hq * wq;
+  int yy = (int)fy - (int)ph;
+  for (uint a = 0; a < hq; a++, yy += (int)sh, out += wq) {
+    uint b = 0;
+    if (yy >= 0 && yy < (int)h) {
+      __global const float *row = x + x_off + ((size_t)ic * h + (uint)yy) * w + (b0 * sw + fx - pw);
+      for (; b < b0; b++) out[b] = 0.0f;
+      for (; b < b1; b++, row += sw) out[b] = *row;
+    }
+    for (; b < wq; b++) out[b] = 0.0f;
+  }
 }
 
 #define SCL_NARROW_SHAPE                                                                           \
@@ -109,11 +110,12 @@ __kernel void conv_phase_planes(__global const float *x, uint x_off, __global fl
     }                                                                                              \
   }
 
-/* One image's share of dw: part[i][k][c][tap] = Σ over the output pixels of image i of
-   dy[i][k][op][oq] · x at tap (fr, fs) from (op, oq). Work-item: TM output channels x TC input
-   channels of one tap of one image (past K or C they repeat the last and are not stored); 16
-   pixels of a row per step, the ragged end of a row masked. The taps and channel blocks of one
-   image are consecutive items, which share its dy and planes (in a core's L2 cache). */
+/* One group of `rows` output rows' share of dw: part[i·groups + g][k][c][tap] = Σ over output rows
+   [g·rows, (g+1)·rows) of image i of dy[i][k][op][oq] · x at tap (fr, fs) from (op, oq).
+   Work-item: TM output channels x TC input channels of one row group (past K or C they repeat the
+   last and are not stored), every tap in turn over the same dy and plane rows, which the host
+   sizes to stay in a core's L1 cache; 16 pixels of a row per step, the ragged end of a row
+   masked. */
 /* The first n (< 16) floats at p, then zeros: a row's ragged end (not read past it). */
 static inline float16 scl_ragged_load16(__global const float *p, uint n) {
   float e[16];
@@ -134,10 +136,12 @@ static inline float16 scl_ragged_load16(__global const float *p, uint n) {
 
 #define SCL_NARROW_FILTER_KERNEL(NAME, TM, TC)                                                     \
   __kernel void NAME(__global const float *xp, __global const float *dy, uint dy_off, __global float *part, \
-                     SCL_NARROW_SHAPE) {                                                           \
-    const uint rs = r * s, kb = (k + TM - 1) / TM, cb = (c + TC - 1) / TC, id = get_global_id(0);  \
-    if (id >= cb * kb * nb) return;                                                                \
-    const uint c0 = id % cb * TC, k0 = id / cb % kb * TM, img = id / (cb * kb);                    \
+                     uint rows, SCL_NARROW_SHAPE) {                                                \
+    const uint rs = r * s, kb = (k + TM - 1) / TM, cb = (c + TC - 1) / TC, groups = (p + rows - 1) / rows; \
+    const uint id = get_global_id(0);                                                              \
+    if (id >= cb * kb * nb * groups) return;                                                       \
+    const uint c0 = id % cb * TC, k0 = id / cb % kb * TM, ig = id / (cb * kb), img = ig / groups;  \
+    const uint op0 = ig % groups * rows, op1 = min(op0 + rows, p);                                 \
     const size_t plane = (size_t)hq * wq;                                                          \
     SCL_TAP_OFFSETS(off);                                                                          \
     __global const float *dr[TM];                                                                  \
@@ -152,12 +156,12 @@ static inline float16 scl_ragged_load16(__global const float *p, uint n) {
         _Pragma("unroll") for (int u = 0; u < TC; u++) acc[t][u] = (float16)(0.0f);                \
       /* per step, TC vectors of x, then one dy vector at a time: TM·TC + TC + 1 registers, where   \
          TM dy vectors at once spilled accumulators */                                             \
-      for (uint op = 0; op < p; op++) {                                                            \
+      for (uint op = op0; op < op1; op++) {                                                        \
         uint oq = 0;                                                                               \
         for (; oq + 16 <= q; oq += 16) SCL_NARROW_FILTER_STEP(TM, TC, vload16(0, dr[t] + (size_t)op * q + oq)); \
         if (oq < q) SCL_NARROW_FILTER_STEP(TM, TC, scl_ragged_load16(dr[t] + (size_t)op * q + oq, q - oq)); \
       }                                                                                            \
-      __global float *out = part + (((size_t)img * k + k0) * c + c0) * rs + tap;                   \
+      __global float *out = part + (((size_t)ig * k + k0) * c + c0) * rs + tap;                    \
       _Pragma("unroll") for (int t = 0; t < TM; t++)                                               \
         _Pragma("unroll") for (int u = 0; u < TC; u++) {                                           \
           if (k0 + t >= k || c0 + u >= c) continue;                                                \

@@ -15,6 +15,7 @@
    once. On conv1.1 (56 rows; 2-core CPU, against the SGEMM timed after it) 1 row per item ran at
    0.31 of the SGEMM, 4 at 0.46-0.52, 14 at 0.59-0.69, 28 at 0.66-0.77 and 56 at 0.69-0.73. */
 #define FORWARD_ROWS 32
+#define PLANES_GROUP 16 /* work-items of conv_phase_planes per group: conv1.1 has 192, in 12 groups */
 
 /* The phase planes' extent (kernels/conv_narrow.cl): the rows and columns the taps read, the
    columns rounded up to whole forward vectors. */
@@ -37,7 +38,7 @@ int scl__conv_narrow_applies(scl_context ctx, const conv_shape *g) {
 static scl_status phase_planes(scl_context ctx, const conv_shape *g, scl_tensor x, cl_mem *xp) {
   scl_status st = scl__workspace(ctx, SCL_WS_CONV_COL, planes_floats(g) * sizeof(float), xp);
   return st ? st
-            : SCL_LAUNCH(ctx, "conv_narrow", "conv_phase_planes", g->n * g->c * g->sh * g->sw * planes_h(g), 0,
+            : SCL_LAUNCH(ctx, "conv_narrow", "conv_phase_planes", g->n * g->c * g->sh * g->sw, PLANES_GROUP,
                          SCL_TENSOR(x), SCL_MEM(*xp), SCL_UINT(g->n), SCL_UINT(g->c), SCL_UINT(g->h), SCL_UINT(g->w),
                          SCL_UINT(g->sh), SCL_UINT(g->sw), SCL_UINT(g->ph), SCL_UINT(g->pw), SCL_UINT(planes_h(g)),
                          SCL_UINT(planes_w(g)), SCL_UINT(g->q + (g->s - 1) / g->sw));
@@ -58,14 +59,16 @@ scl_status scl__conv_narrow_forward(scl_context ctx, const conv_shape *g, scl_te
 
 scl_status scl__conv_narrow_filter_grad(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy,
                                         scl_tensor dw) {
+  /* row groups of at most FORWARD_ROWS rows: more work-items than images x channel blocks */
+  const size_t rows = (g->p + (g->p + FORWARD_ROWS - 1) / FORWARD_ROWS - 1) / ((g->p + FORWARD_ROWS - 1) / FORWARD_ROWS);
+  const size_t groups = (g->p + rows - 1) / rows, len = g->k * g->crs;
   cl_mem xp, part;
-  const size_t len = g->k * g->crs;
   scl_status st = phase_planes(ctx, g, x, &xp);
-  if (st || (st = scl__workspace(ctx, SCL_WS_CONV_T, g->n * len * sizeof(float), &part))) return st;
-  const size_t items = ((g->c + 2) / 3) * ((g->k + 7) / 8) * g->n;
+  if (st || (st = scl__workspace(ctx, SCL_WS_CONV_T, g->n * groups * len * sizeof(float), &part))) return st;
+  const size_t items = ((g->c + 2) / 3) * ((g->k + 7) / 8) * g->n * groups;
   st = SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_filter_8x3", items, 0, SCL_MEM(xp), SCL_TENSOR(dy), SCL_MEM(part),
-                  NARROW_SHAPE(g));
+                  SCL_UINT(rows), NARROW_SHAPE(g));
   return st ? st
-            : SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_sum", len, 0, SCL_MEM(part), SCL_UINT(g->n), SCL_UINT(len),
-                         SCL_TENSOR(dw));
+            : SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_sum", len, 0, SCL_MEM(part), SCL_UINT(g->n * groups),
+                         SCL_UINT(len), SCL_TENSOR(dw));
 }
