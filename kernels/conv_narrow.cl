@@ -113,9 +113,8 @@ __kernel void conv_phase_planes(__global const float *x, uint x_off, __global fl
 /* One group of `rows` output rows' share of dw: part[i·groups + g][k][c][tap] = Σ over output rows
    [g·rows, (g+1)·rows) of image i of dy[i][k][op][oq] · x at tap (fr, fs) from (op, oq).
    Work-item: TM output channels x TC input channels of one row group (past K or C they repeat the
-   last and are not stored), every tap in turn over the same dy and plane rows, which the host
-   sizes to stay in a core's L1 cache; 16 pixels of a row per step, the ragged end of a row
-   masked. */
+   last and are not stored), every tap in turn over the same dy and plane rows (the host makes
+   groups of at most 32 rows); 16 pixels of a row per step, the ragged end of a row masked. */
 /* The first n (< 16) floats at p, then zeros: a row's ragged end (not read past it). */
 static inline float16 scl_ragged_load16(__global const float *p, uint n) {
   float e[16];

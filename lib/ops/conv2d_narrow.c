@@ -11,10 +11,11 @@
 #define NARROW_BELOW 16 /* input channels */
 #define NARROW_TAPS 9   /* R·S at most: SCL_NARROW_TAPS */
 #define FORWARD_PIXELS 48 /* 16·TV of conv_narrow_forward_8x48 */
-/* Output rows per forward work-item, at most: each item pays for its tap offsets and pointers
-   once. On conv1.1 (56 rows; 2-core CPU, against the SGEMM timed after it) 1 row per item ran at
-   0.31 of the SGEMM, 4 at 0.46-0.52, 14 at 0.59-0.69, 28 at 0.66-0.77 and 56 at 0.69-0.73. */
-#define FORWARD_ROWS 32
+/* Output rows per work-item, at most: each item pays for its tap offsets and pointers once. On
+   conv1.1's forward (56 rows; 2-core Intel CPU, against the SGEMM timed after it) 1 row per item
+   ran at 0.31 of the SGEMM, 4 at 0.46-0.52, 14 at 0.59-0.69, 28 at 0.66-0.77 and 56 at 0.69-0.73;
+   its filter gradient ran the same with 4 to 56 rows. */
+#define GROUP_ROWS 32
 #define PLANES_GROUP 16 /* work-items of conv_phase_planes per group: conv1.1 has 192, in 12 groups */
 
 /* The phase planes' extent (kernels/conv_narrow.cl): the rows and columns the taps read, the
@@ -22,13 +23,18 @@
 static size_t planes_h(const conv_shape *g) { return g->p + (g->r - 1) / g->sh; }
 static size_t planes_w(const conv_shape *g) { return scl__round_up(g->q, FORWARD_PIXELS) + (g->s - 1) / g->sw; }
 static size_t planes_floats(const conv_shape *g) { return g->n * g->c * g->sh * g->sw * planes_h(g) * planes_w(g); }
+/* The output rows of one work-item: P in groups of at most GROUP_ROWS, as even as they come. */
+static size_t group_rows(const conv_shape *g) {
+  const size_t groups = (g->p + GROUP_ROWS - 1) / GROUP_ROWS;
+  return (g->p + groups - 1) / groups;
+}
 
 int scl__conv_narrow_applies(scl_context ctx, const conv_shape *g) {
   /* the kernels count elements in uint: the planes, x, y and dy, and the parts must fit */
   const size_t limit = 0xffffffffu;
   return ctx->conv_direct < 0 && scl__conv_direct_on(ctx) && g->c < NARROW_BELOW && g->r * g->s <= NARROW_TAPS &&
          planes_floats(g) < limit && g->n * g->chw < limit && g->n * g->k * g->pq < limit &&
-         g->n * g->k * g->crs < limit;
+         g->n * ((g->p + group_rows(g) - 1) / group_rows(g)) * g->k * g->crs < limit;
 }
 
 #define NARROW_SHAPE(g)                                                                            \
@@ -50,7 +56,7 @@ scl_status scl__conv_narrow_forward(scl_context ctx, const conv_shape *g, scl_te
   scl_status st = phase_planes(ctx, g, x, &xp);
   if (st) return st;
   scl_region bias = b ? scl__region_of(b, 0) : (scl_region){xp, 0};
-  const size_t groups = (g->p + FORWARD_ROWS - 1) / FORWARD_ROWS, rows = (g->p + groups - 1) / groups;
+  const size_t rows = group_rows(g), groups = (g->p + rows - 1) / rows;
   const size_t items = (g->k + 7) / 8 * ((g->q + FORWARD_PIXELS - 1) / FORWARD_PIXELS) * g->n * groups;
   return SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_forward_8x48", items, 0, SCL_MEM(xp), SCL_TENSOR(w),
                     SCL_MEM(bias.mem), SCL_UINT(bias.off), SCL_UINT(b != NULL), SCL_TENSOR(y), SCL_UINT(rows),
@@ -59,9 +65,7 @@ scl_status scl__conv_narrow_forward(scl_context ctx, const conv_shape *g, scl_te
 
 scl_status scl__conv_narrow_filter_grad(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy,
                                         scl_tensor dw) {
-  /* row groups of at most FORWARD_ROWS rows: more work-items than images x channel blocks */
-  const size_t rows = (g->p + (g->p + FORWARD_ROWS - 1) / FORWARD_ROWS - 1) / ((g->p + FORWARD_ROWS - 1) / FORWARD_ROWS);
-  const size_t groups = (g->p + rows - 1) / rows, len = g->k * g->crs;
+  const size_t rows = group_rows(g), groups = (g->p + rows - 1) / rows, len = g->k * g->crs;
   cl_mem xp, part;
   scl_status st = phase_planes(ctx, g, x, &xp);
   if (st || (st = scl__workspace(ctx, SCL_WS_CONV_T, g->n * groups * len * sizeof(float), &part))) return st;
