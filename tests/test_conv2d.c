@@ -352,7 +352,8 @@ static void narrow_convolution(scl_context ctx) {
                scl__conv_narrow_applies(ctx, &wide));
   for (size_t c = 0; c < NCASES; c++) check_passes(ctx, &CASES[c].g, 1200 + c, CASES[c].name, " (narrow)", NULL);
   for (size_t c = 0; c < sizeof narrow / sizeof narrow[0]; c++)
-    check_passes(ctx, &narrow[c].g, 1250 + c, narrow[c].name, " (narrow)", NULL);
+    if (c > 0 || !tk_small("the first layer at 112x96 (narrow)"))
+      check_passes(ctx, &narrow[c].g, 1250 + c, narrow[c].name, " (narrow)", NULL);
   ctx->conv_direct = 1;
   TK_CHECK_MSG(!scl__conv_narrow_applies(ctx, &first), "SPHERECL_CONV=direct must force the implicit GEMMs");
   ctx->conv_direct = saved_direct, ctx->winograd = saved_wino, ctx->gemm_own = saved_own;

@@ -189,7 +189,7 @@ static int usage(FILE *f, int code) {
              "SphereFace-20's layers (batch 16) on one device and stores the fastest correct choices in\n"
              "the device's tuning cache, which every later run on that device applies\n"
              "(SPHERECL_TUNING=FILE or off overrides it). Each candidate runs in its own process\n"
-             "and is checked against a CPU reference first. About 5-10 minutes on a 2-core CPU.\n"
+             "and is checked against a CPU reference first. About 8-22 minutes on a 2-core CPU.\n"
              "  --quick     a few candidates per stage (a minute; for tests)\n"
              "  --out FILE  write the entries to FILE (for SPHERECL_TUNING) instead of the cache\n"
              "  --timeout   seconds one candidate may take (default 300)\n");
