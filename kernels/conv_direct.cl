@@ -198,9 +198,8 @@ SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_12x32, 12, 2)
 
 /* The weights w [K][C][R·S] by tap, strip by strip: wk [kp/vw][R·S][C][vw] (by_k: vectors along
    K, the forward's) or wc [kp/vw][R·S][K][vw] (vectors along C, backward data's); columns past K
-   (C) zero. A work-item takes
-   16 columns of one row per tap: it reads 16 short runs of taps (w's lines, shared with the items
-   next to it) and writes one vector per tap. (One item per output row, reading a column of w
+   (C) zero. A work-item takes 16 columns of one row per tap: it reads 16 short runs of taps (w's
+   lines, shared with the items next to it) and writes one vector per tap. (One item per output row, reading a column of w
    scattered over the whole tensor, took a sixth of conv4.1's forward.) */
 __kernel void conv_weights_by_tap(__global const float *wt, uint w_off, __global float *out, uint k, uint c, uint rs,
                                   uint kp, uint vw, uint by_k) {

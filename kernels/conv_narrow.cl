@@ -13,9 +13,9 @@
    pixels of a row, one vector load, with no mask and no branch. wq leaves room for the last
    vector of a row (the host sizes it).
 
-   Tiles: forward, TM output channels x 16·TV pixels of one row (TM·TV float16 accumulators);
-   filter gradient, TM output channels x TC input channels of one tap, over one image's pixels,
-   reduced across the images by conv_narrow_sum. */
+   Tiles: forward, TM output channels x 16·TV pixels of a group of rows (TM·TV float16
+   accumulators); filter gradient, TM output channels x TC input channels of every tap in turn,
+   over a group of rows of one image, the groups' parts summed by conv_narrow_sum. */
 
 /* xp from x (layout above). One work-item per plane (i, c, fy, fx): per plane row, divisions by
    the strides cost more than copying the row (one item per row ran conv1.1's planes at 3.5 GB/s). */
@@ -175,7 +175,7 @@ static inline float16 scl_ragged_load16(__global const float *p, uint n) {
 SCL_NARROW_FORWARD_KERNEL(conv_narrow_forward_8x48, 8, 3)
 SCL_NARROW_FILTER_KERNEL(conv_narrow_filter_8x3, 8, 3)
 
-/* dw[e] = Σ over the nb images of part[i][e], e < len (= K·C·R·S). */
+/* dw[e] = Σ over the nb parts (images x row groups) of part[i][e], e < len (= K·C·R·S). */
 __kernel void conv_narrow_sum(__global const float *part, uint nb, uint len, __global float *dw, uint dw_off) {
   const uint e = get_global_id(0);
   if (e >= len) return;

@@ -28,6 +28,9 @@ typedef struct {
 
 static const direct_tile TILES[] = {{8, 2, "8x32"}, {6, 4, "6x64"}, {12, 2, "12x32"}};
 
+/* The channels of a tile's strip: 16·TV, the vw of the layouts (kernels/conv_direct.cl). */
+static size_t strip_width(const direct_tile *t) { return 16 * (size_t)t->vecs; }
+
 /* The tile: 12x32 (12 pixels or input channels x 32 channels, 24 accumulators) for the forward
    and backward-data passes, 6x64 for the filter gradient and for layers of fewer than 16 input
    channels, unless SPHERECL_CONV_TILE names one (tests and benchmarks). Measured on SphereFace-20's
@@ -96,20 +99,20 @@ static scl_status weights_by_tap(scl_context ctx, const conv_shape *g, scl_tenso
    SGEMM, all four 0.88; on conv3.1, whose strips are twice as long, 1 to 4 strips ran 0.84-0.87. */
 static size_t strip_block(size_t strips, size_t rows, const direct_tile *t) {
   const char *force = getenv("SPHERECL_CONV_SB"); /* benchmarks */
-  size_t sb = force ? (size_t)atoi(force) : STRIP_BLOCK_BYTES / (rows * 64 * (size_t)t->vecs);
+  size_t sb = force ? (size_t)atoi(force) : STRIP_BLOCK_BYTES / (rows * strip_width(t) * sizeof(float));
   return sb < 1 ? 1 : sb > strips ? strips : sb;
 }
 
 scl_status scl__conv_direct_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor b,
                                     scl_tensor y) {
   const direct_tile *t = tile_for(g, 0);
-  const size_t kp = scl__round_up(g->k, 16 * (size_t)t->vecs), npix = g->n * g->pq;
+  const size_t vw = strip_width(t), kp = scl__round_up(g->k, vw), npix = g->n * g->pq;
   cl_mem wk, zero;
-  scl_status st = weights_by_tap(ctx, g, w, kp, 16 * (size_t)t->vecs, 1, &wk);
+  scl_status st = weights_by_tap(ctx, g, w, kp, vw, 1, &wk);
   if (st || (st = zeros(ctx, g->c * g->h * g->w, &zero))) return st;
   char name[48];
   scl_region bias = b ? scl__region_of(b, 0) : (scl_region){wk, 0};
-  const size_t strips = kp / (16 * (size_t)t->vecs), sb = strip_block(strips, g->c * g->r * g->s, t);
+  const size_t strips = kp / vw, sb = strip_block(strips, g->c * g->r * g->s, t);
   const size_t items = (strips + sb - 1) / sb * sb * ((npix + (size_t)t->rows - 1) / (size_t)t->rows);
   return SCL_LAUNCH(ctx, "conv_direct", kernel_name(name, sizeof name, "forward", t), items, 0, SCL_TENSOR(x),
                     SCL_MEM(zero), SCL_MEM(wk), SCL_UINT(kp), SCL_MEM(bias.mem), SCL_UINT(bias.off), SCL_UINT(b != NULL),
@@ -118,14 +121,14 @@ scl_status scl__conv_direct_forward(scl_context ctx, const conv_shape *g, scl_te
 
 static scl_status backward_data(scl_context ctx, const conv_shape *g, scl_tensor w, scl_tensor dy, scl_tensor dx) {
   const direct_tile *t = tile_for(g, 0);
-  const size_t kp = scl__round_up(g->c, 16 * (size_t)t->vecs);
+  const size_t vw = strip_width(t), kp = scl__round_up(g->c, vw);
   cl_mem wc, zero;
-  scl_status st = weights_by_tap(ctx, g, w, kp, 16 * (size_t)t->vecs, 0, &wc);
+  scl_status st = weights_by_tap(ctx, g, w, kp, vw, 0, &wc);
   if (st || (st = zeros(ctx, g->k * g->pq, &zero))) return st;
   char name[48];
   const size_t phase_pixels = g->n * ((g->h + g->sh - 1) / g->sh) * ((g->w + g->sw - 1) / g->sw);
   const size_t tiles = (phase_pixels + (size_t)t->rows - 1) / (size_t)t->rows;
-  const size_t strips = kp / (16 * (size_t)t->vecs), sb = strip_block(strips, g->k * g->r * g->s, t);
+  const size_t strips = kp / vw, sb = strip_block(strips, g->k * g->r * g->s, t);
   const size_t items = (strips + sb - 1) / sb * sb * g->sh * g->sw * tiles;
   return SCL_LAUNCH(ctx, "conv_direct", kernel_name(name, sizeof name, "backward_data", t), items, 0,
                     SCL_TENSOR(dy), SCL_MEM(zero), SCL_MEM(wc), SCL_UINT(kp), SCL_TENSOR(dx), SCL_UINT(sb),
@@ -134,23 +137,23 @@ static scl_status backward_data(scl_context ctx, const conv_shape *g, scl_tensor
 
 static scl_status backward_filter(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy, scl_tensor dw) {
   const direct_tile *t = tile_for(g, 1);
-  const size_t kp = scl__round_up(g->k, 16 * (size_t)t->vecs);
+  const size_t vw = strip_width(t), kp = scl__round_up(g->k, vw);
   cl_mem dyp;
   scl_status st = scl__workspace(ctx, SCL_WS_CONV_T, g->n * g->pq * kp * sizeof(float), &dyp);
   if (st == SCL_OK)
     st = SCL_LAUNCH(ctx, "conv_direct", "conv_dy_by_pos", g->n * g->pq, 0, SCL_TENSOR(dy), SCL_MEM(dyp),
-                    SCL_UINT(g->n), SCL_UINT(g->k), SCL_UINT(g->pq), SCL_UINT(kp), SCL_UINT(16 * (size_t)t->vecs));
+                    SCL_UINT(g->n), SCL_UINT(g->k), SCL_UINT(g->pq), SCL_UINT(kp), SCL_UINT(vw));
   char name[48];
   kernel_name(name, sizeof name, "backward_filter", t);
-  const size_t items = g->r * g->s * ((g->c + (size_t)t->rows - 1) / (size_t)t->rows) * (kp / (16 * (size_t)t->vecs));
-  const size_t strip = g->pq * 16 * (size_t)t->vecs * sizeof(float);
+  const size_t items = g->r * g->s * ((g->c + (size_t)t->rows - 1) / (size_t)t->rows) * (kp / vw);
+  const size_t strip = g->pq * vw * sizeof(float);
   size_t slice = FILTER_SLICE_BYTES / strip;
   if (slice < 1) slice = 1;
   for (size_t n0 = 0; n0 < g->n && st == SCL_OK; n0 += slice) {
     const size_t nb = g->n - n0 < slice ? g->n - n0 : slice;
     st = SCL_LAUNCH(ctx, "conv_direct", name, items, FILTER_GROUP, SCL_MEM(x->buffer), SCL_UINT(x->offset + n0 * g->chw),
-                    SCL_MEM(dyp), SCL_UINT(n0 * g->pq * 16 * (size_t)t->vecs), SCL_UINT(kp),
-                    SCL_UINT(g->n * g->pq * 16 * (size_t)t->vecs), SCL_TENSOR(dw), SCL_UINT(n0 > 0),
+                    SCL_MEM(dyp), SCL_UINT(n0 * g->pq * vw), SCL_UINT(kp), SCL_UINT(g->n * g->pq * vw),
+                    SCL_TENSOR(dw), SCL_UINT(n0 > 0),
                     SHAPE_ARGS(g, nb));
   }
   return st;

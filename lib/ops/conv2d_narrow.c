@@ -4,8 +4,8 @@
    channels, ran at 0.10-0.26 of the SGEMM rate. Their dx stays with col2im (conv2d.c): a net's
    first layer needs none.
 
-   Workspaces: SCL_WS_CONV_COL holds x's phase planes, SCL_WS_CONV_T the filter gradient's
-   per-image parts. */
+   Workspaces: SCL_WS_CONV_COL holds x's phase planes, SCL_WS_CONV_T the filter gradient's parts
+   (one per image and group of output rows). */
 #include "ops/conv2d.h"
 
 #define NARROW_BELOW 16 /* input channels */
@@ -23,18 +23,20 @@
 static size_t planes_h(const conv_shape *g) { return g->p + (g->r - 1) / g->sh; }
 static size_t planes_w(const conv_shape *g) { return scl__round_up(g->q, FORWARD_PIXELS) + (g->s - 1) / g->sw; }
 static size_t planes_floats(const conv_shape *g) { return g->n * g->c * g->sh * g->sw * planes_h(g) * planes_w(g); }
-/* The output rows of one work-item: P in groups of at most GROUP_ROWS, as even as they come. */
+/* The output rows of one work-item: P in groups of at most GROUP_ROWS, as even as they come;
+   row_groups, how many groups that makes. */
 static size_t group_rows(const conv_shape *g) {
   const size_t groups = (g->p + GROUP_ROWS - 1) / GROUP_ROWS;
   return (g->p + groups - 1) / groups;
 }
+static size_t row_groups(const conv_shape *g) { return (g->p + group_rows(g) - 1) / group_rows(g); }
 
 int scl__conv_narrow_applies(scl_context ctx, const conv_shape *g) {
   /* the kernels count elements in uint: the planes, x, y and dy, and the parts must fit */
   const size_t limit = 0xffffffffu;
   return ctx->conv_direct < 0 && scl__conv_direct_on(ctx) && g->c < NARROW_BELOW && g->r * g->s <= NARROW_TAPS &&
          planes_floats(g) < limit && g->n * g->chw < limit && g->n * g->k * g->pq < limit &&
-         g->n * ((g->p + group_rows(g) - 1) / group_rows(g)) * g->k * g->crs < limit;
+         g->n * row_groups(g) * g->k * g->crs < limit;
 }
 
 #define NARROW_SHAPE(g)                                                                            \
@@ -56,22 +58,21 @@ scl_status scl__conv_narrow_forward(scl_context ctx, const conv_shape *g, scl_te
   scl_status st = phase_planes(ctx, g, x, &xp);
   if (st) return st;
   scl_region bias = b ? scl__region_of(b, 0) : (scl_region){xp, 0};
-  const size_t rows = group_rows(g), groups = (g->p + rows - 1) / rows;
-  const size_t items = (g->k + 7) / 8 * ((g->q + FORWARD_PIXELS - 1) / FORWARD_PIXELS) * g->n * groups;
+  const size_t items = (g->k + 7) / 8 * ((g->q + FORWARD_PIXELS - 1) / FORWARD_PIXELS) * g->n * row_groups(g);
   return SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_forward_8x48", items, 0, SCL_MEM(xp), SCL_TENSOR(w),
-                    SCL_MEM(bias.mem), SCL_UINT(bias.off), SCL_UINT(b != NULL), SCL_TENSOR(y), SCL_UINT(rows),
-                    NARROW_SHAPE(g));
+                    SCL_MEM(bias.mem), SCL_UINT(bias.off), SCL_UINT(b != NULL), SCL_TENSOR(y),
+                    SCL_UINT(group_rows(g)), NARROW_SHAPE(g));
 }
 
 scl_status scl__conv_narrow_filter_grad(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy,
                                         scl_tensor dw) {
-  const size_t rows = group_rows(g), groups = (g->p + rows - 1) / rows, len = g->k * g->crs;
+  const size_t groups = row_groups(g), len = g->k * g->crs;
   cl_mem xp, part;
   scl_status st = phase_planes(ctx, g, x, &xp);
   if (st || (st = scl__workspace(ctx, SCL_WS_CONV_T, g->n * groups * len * sizeof(float), &part))) return st;
   const size_t items = ((g->c + 2) / 3) * ((g->k + 7) / 8) * g->n * groups;
   st = SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_filter_8x3", items, 0, SCL_MEM(xp), SCL_TENSOR(dy), SCL_MEM(part),
-                  SCL_UINT(rows), NARROW_SHAPE(g));
+                  SCL_UINT(group_rows(g)), NARROW_SHAPE(g));
   return st ? st
             : SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_sum", len, 0, SCL_MEM(part), SCL_UINT(g->n * groups),
                          SCL_UINT(len), SCL_TENSOR(dw));
