@@ -10,7 +10,7 @@
 # MARGIN is a `spherecl train --margin` spec (default asoftmax:m=4; `softmax` for the baseline).
 # The defaults fit in ~30 minutes on a 2-core CPU (see bench/README.md for why these sizes; 2400
 # iterations were chosen on View 1, `bench/lfw.sh dev`). A device without a tuning cache is tuned
-# first (`spherecl tune`, 8-22 minutes, once per machine): CLBlast's defaults run 3x slower.
+# first (`spherecl tune`, about 12 minutes, once per machine): CLBlast's defaults run 3x slower.
 # Environment: SPHERECL (the binary, default build/spherecl), LFW (default ../shared/data/lfw),
 # WORK (default lfw-work), ITERS (2400), BATCH (64), LR (0.02), SEED (1), DEVICE (default device).
 set -euo pipefail
@@ -47,7 +47,7 @@ model="$WORK/fold$K-$tag-s$SEED-i$ITERS.scl"
 start=$(date +%s)
 
 if [ -z "${SPHERECL_TUNING:-}" ] && "$SPHERECL" devices 2>/dev/null | grep -q "not tuned"; then
-  echo "== no tuning cache for the device: spherecl tune, once (8-22 minutes; every later run uses it)" >&2
+  echo "== no tuning cache for the device: spherecl tune, once (about 12 minutes; every later run uses it)" >&2
   "$SPHERECL" tune "${dev[@]}" >&2
 fi
 

@@ -13,7 +13,9 @@
    reference on the host, then times the layers. The fastest correct candidate of each stage is
    kept for the stages after it. A child stops timing once its weighted seconds pass the stage's
    best so far: the rest could only add, so the choice is the same, and on a 2-core Intel CPU
-   whose CLBlast candidates ran 5-17 s a step, the whole search had taken 22.5 minutes. */
+   whose CLBlast candidates ran 5-17 s a step, the whole search had taken 22.5 minutes. Under PoCL
+   the children first compile a stage's candidates, as many at once as there are cores, into
+   PoCL's kernel cache, and are timed one at a time after that (compile_jobs). */
 #include "cli_common.h"
 #include "commands.h"
 #include "gemm_check.h"
@@ -43,30 +45,38 @@ static const char *const STAGE_NAMES[SCL_TUNE_STAGES] = {"Xgemm",    "XgemmDirec
    Xgemm stage on the layers with large GEMMs, the XgemmDirect and threshold stages on those with
    small ones, the Winograd stage (which moves GEMMs across the threshold) and the GEMM-kernel stage
    on all, the Winograd-layers stage on the layers Winograd can take. */
+static int stage_times(scl_tune_stage stage, size_t i) {
+  const layer *l = &SF20_LAYERS[i];
+  int small = l->linear || i == 0; /* the GEMMs of conv1.1 and fc5 go to the direct kernel */
+  return !((stage == SCL_TUNE_XGEMM && small) || ((stage == SCL_TUNE_DIRECT || stage == SCL_TUNE_THRESHOLD) && !small) ||
+           (stage == SCL_TUNE_CONV_DIRECT && (l->linear || l->stride != 1)));
+}
+
+/* bound < 0: each pass runs once, untimed (prepare: every kernel compiled and cached). */
 static scl_status time_stage(scl_context ctx, scl_tune_stage stage, double bound, double *seconds) {
   *seconds = 0;
   scl_status st = SCL_OK;
   for (size_t i = 0; i < SF20_LAYER_COUNT && st == SCL_OK; i++) {
+    if (!stage_times(stage, i)) continue;
     const layer *l = &SF20_LAYERS[i];
-    int small = l->linear || i == 0; /* the GEMMs of conv1.1 and fc5 go to the direct kernel */
-    if ((stage == SCL_TUNE_XGEMM && small) || ((stage == SCL_TUNE_DIRECT || stage == SCL_TUNE_THRESHOLD) && !small) ||
-        (stage == SCL_TUNE_CONV_DIRECT && (l->linear || l->stride != 1)))
-      continue;
     layer_run r;
     st = sf20_make_layer(ctx, l, &r);
     for (r.pass = 0; r.pass < PASSES && st == SCL_OK; r.pass++) {
       if (i == 0 && r.pass == BACKWARD_DATA) continue; /* training never needs it */
       double t = 0;
-      if ((st = sf20_median_time(ctx, sf20_run_pass, &r, TIMED_RUNS, &t)) == SCL_OK) *seconds += l->count * t;
+      if (bound < 0) st = sf20_run_pass(ctx, &r);
+      else if ((st = sf20_median_time(ctx, sf20_run_pass, &r, TIMED_RUNS, &t)) == SCL_OK) *seconds += l->count * t;
     }
+    if (st == SCL_OK && bound < 0) st = scl_context_finish(ctx);
     sf20_free_layer(&r);
     if (bound > 0 && *seconds > bound) break; /* it cannot win: the rest would only add */
   }
   return st;
 }
 
-/* Prints "seconds S", "over S" (stopped once past bound, the best time so far, when bound > 0) or
-   "error: ..." on stdout for the parent; exit code 0 either way. */
+/* Prints "seconds S", "over S" (stopped once past bound, the best time so far, when bound > 0),
+   "prepared" (bound < 0: the checks passed and every pass ran once, untimed) or "error: ..." on
+   stdout for the parent; exit code 0 either way. */
 static int run_child(const char *selector, int stage, const char *entries, int index, double bound) {
   const char *crash = getenv("SPHERECL_TUNE_CRASH"); /* test hook: this candidate crashes */
   if (crash && atoi(crash) == index) abort();
@@ -97,7 +107,8 @@ static int run_child(const char *selector, int stage, const char *entries, int i
   }
   double seconds = 0;
   if (st == SCL_OK) st = time_stage(ctx, (scl_tune_stage)stage, bound, &seconds);
-  if (st == SCL_OK) printf("%s %.6f\n", bound > 0 && seconds > bound ? "over" : "seconds", seconds);
+  if (st == SCL_OK && bound < 0) printf("prepared\n");
+  else if (st == SCL_OK) printf("%s %.6f\n", bound > 0 && seconds > bound ? "over" : "seconds", seconds);
   else printf("error: %s\n", scl_context_error(ctx));
   scl_context_release(ctx);
   return 0;
@@ -108,20 +119,46 @@ static int run_child(const char *selector, int stage, const char *entries, int i
 typedef struct {
   const char *selector;
   int timeout;
-  int index; /* candidates run so far */
+  int index;   /* candidates numbered so far (the test hook SPHERECL_TUNE_CRASH names one) */
+  int compile; /* children compiling a stage's candidates at once before it is timed (0: none) */
 } tune_run;
 
-/* Runs one candidate in a child, which stops timing once past bound (if finite); *seconds receives
-   its time (*over = 1: a partial time already past bound), or why it failed goes to why. */
-static int run_candidate(tune_run *t, int stage, const char *entries, double bound, double *seconds, int *over,
-                         char *why, size_t why_size) {
+#define MAX_COMPILE 4
+
+/* What one child reported: ran (a time, or "prepared"), over (a partial time already past the
+   bound), or why it gave nothing. */
+typedef struct {
+  int ran, over;
+  double seconds;
+  char why[600];
+} outcome;
+
+typedef struct {
+  pid_t pid;
+  int fd; /* the read end of its stdout */
+  size_t n;
+  double deadline;
+  outcome *res;
+  char out[4096];
+} child;
+
+/* Starts this program again as the child of one candidate (never a fork that goes on using the
+   parent's OpenCL state); c->pid < 0 when it could not, with why in res. */
+static void child_start(const tune_run *t, int stage, int index, const char *entries, double bound, outcome *res,
+                        child *c) {
+  c->pid = -1, c->n = 0, c->res = res;
+  memset(res, 0, sizeof *res);
   int fd[2];
-  if (pipe(fd) != 0) return snprintf(why, why_size, "pipe: %s", strerror(errno)), 0;
+  if (pipe(fd) != 0) {
+    snprintf(res->why, sizeof res->why, "pipe: %s", strerror(errno));
+    return;
+  }
   char stage_s[8], index_s[16], bound_s[32];
   snprintf(stage_s, sizeof stage_s, "%d", stage);
   snprintf(bound_s, sizeof bound_s, "%.6f", isinf(bound) ? 0.0 : bound);
-  snprintf(index_s, sizeof index_s, "%d", ++t->index);
+  snprintf(index_s, sizeof index_s, "%d", index);
   fflush(stdout);
+  fflush(stderr);
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fd[1], STDOUT_FILENO);
@@ -134,36 +171,85 @@ static int run_candidate(tune_run *t, int stage, const char *entries, double bou
     _exit(1);
   }
   close(fd[1]);
-  if (pid < 0) return close(fd[0]), snprintf(why, why_size, "fork: %s", strerror(errno)), 0;
-  char out[4096];
-  size_t n = 0;
-  double deadline = cli_now() + t->timeout;
-  int timed_out = 0;
-  for (;;) {
-    struct pollfd p = {fd[0], POLLIN, 0};
-    int left = (int)((deadline - cli_now()) * 1000);
-    if (left <= 0 || poll(&p, 1, left) == 0) {
-      timed_out = 1;
-      kill(pid, SIGKILL);
-      break;
-    }
-    ssize_t got = read(fd[0], out + n, sizeof out - 1 - n);
-    if (got <= 0) break;
-    n += (size_t)got;
-    if (n == sizeof out - 1) break;
+  if (pid < 0) {
+    close(fd[0]);
+    snprintf(res->why, sizeof res->why, "fork: %s", strerror(errno));
+    return;
   }
-  out[n] = '\0';
-  close(fd[0]);
+  c->pid = pid, c->fd = fd[0], c->deadline = cli_now() + t->timeout;
+}
+
+/* Reaps a child whose output closed (or filled, or whose time is up: killed) and reads its outcome
+   from the first line it printed. */
+static void child_finish(const tune_run *t, child *c, int timed_out) {
+  if (timed_out) kill(c->pid, SIGKILL);
+  close(c->fd);
   int status = 0;
-  waitpid(pid, &status, 0);
-  char *nl = strchr(out, '\n');
+  waitpid(c->pid, &status, 0);
+  c->out[c->n] = '\0';
+  char *nl = strchr(c->out, '\n');
   if (nl) *nl = '\0';
-  if (timed_out) snprintf(why, why_size, "no result within %d s (killed)", t->timeout);
-  else if (WIFSIGNALED(status)) snprintf(why, why_size, "crashed (signal %d)", WTERMSIG(status));
-  else if (sscanf(out, "seconds %lf", seconds) == 1) return *over = 0, 1;
-  else if (sscanf(out, "over %lf", seconds) == 1) return *over = 1, 1;
-  else snprintf(why, why_size, "%.500s", *out ? out : "no result");
-  return 0;
+  outcome *r = c->res;
+  if (timed_out) snprintf(r->why, sizeof r->why, "no result within %d s (killed)", t->timeout);
+  else if (WIFSIGNALED(status)) snprintf(r->why, sizeof r->why, "crashed (signal %d)", WTERMSIG(status));
+  else if (sscanf(c->out, "seconds %lf", &r->seconds) == 1) r->ran = 1;
+  else if (sscanf(c->out, "over %lf", &r->seconds) == 1) r->ran = r->over = 1;
+  else if (!strcmp(c->out, "prepared")) r->ran = 1;
+  else snprintf(r->why, sizeof r->why, "%.500s", *c->out ? c->out : "no result");
+}
+
+/* Runs candidates [0, n) of a stage, each in a child, at most `jobs` at once; res[i] receives each
+   one's outcome. progress (may be NULL) counts them as they end. */
+static void run_children(const tune_run *t, int stage, const int *index, char (*entries)[MAX_ENTRIES], size_t n,
+                         double bound, int jobs, outcome *res, cli_progress *progress) {
+  child running[MAX_COMPILE];
+  size_t next = 0, done = 0, active = 0;
+  const size_t most = jobs < 1 ? 1 : jobs > MAX_COMPILE ? MAX_COMPILE : (size_t)jobs;
+  for (;;) {
+    for (; active < most && next < n; next++) {
+      child_start(t, stage, index[next], entries[next], bound, &res[next], &running[active]);
+      if (running[active].pid >= 0) active++;
+      else if (progress) cli_progress_update(progress, ++done);
+    }
+    if (active == 0) break;
+    struct pollfd p[MAX_COMPILE];
+    double soonest = running[0].deadline;
+    for (size_t i = 0; i < active; i++) {
+      p[i] = (struct pollfd){running[i].fd, POLLIN, 0};
+      soonest = running[i].deadline < soonest ? running[i].deadline : soonest;
+    }
+    const double wait = (soonest - cli_now()) * 1000;
+    poll(p, active, wait < 0 ? 0 : (int)wait + 1);
+    for (size_t i = active; i-- > 0;) { /* from the end: a finished child's slot takes the last */
+      child *c = &running[i];
+      int finished = 0, timed_out = 0;
+      if (p[i].revents) {
+        ssize_t got = read(c->fd, c->out + c->n, sizeof c->out - 1 - c->n);
+        finished = got <= 0 || (c->n += (size_t)got) == sizeof c->out - 1;
+      }
+      if (!finished && cli_now() >= c->deadline) finished = timed_out = 1;
+      if (!finished) continue;
+      child_finish(t, c, timed_out);
+      running[i] = running[--active];
+      if (progress) cli_progress_update(progress, ++done);
+    }
+  }
+}
+
+/* How many children compile a stage's candidates at once before any is timed: with PoCL, whose
+   kernel cache on disk then serves the timing children, as many as there are cores (at most
+   MAX_COMPILE); elsewhere none (without such a cache each child compiles again anyway). On a 2-core
+   Intel CPU under PoCL a CLBlast candidate spent ~50 s compiling and ~5 s being timed: one at a
+   time, the first search took 17m51s. POCL_KERNEL_CACHE=0 turns PoCL's cache off. */
+static int compile_jobs(const char *selector) {
+  const char *cache = getenv("POCL_KERNEL_CACHE");
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  scl_context ctx = NULL;
+  scl_device_info info;
+  if ((cache && !strcmp(cache, "0")) || cores < 2 || scl_context_create(selector, &ctx) != SCL_OK) return 0;
+  int pocl = scl__device_info_of(ctx->device, &info) == SCL_OK && strstr(info.platform, "Portable Computing Language");
+  scl_context_release(ctx);
+  return pocl ? (int)(cores < MAX_COMPILE ? cores : MAX_COMPILE) : 0;
 }
 
 /* entries = the winners of the other stages, then cand (may be ""). A Winograd candidate that sets
@@ -189,7 +275,8 @@ static int usage(FILE *f, int code) {
              "SphereFace-20's layers (batch 16) on one device and stores the fastest correct choices in\n"
              "the device's tuning cache, which every later run on that device applies\n"
              "(SPHERECL_TUNING=FILE or off overrides it). Each candidate runs in its own process\n"
-             "and is checked against a CPU reference first. About 8-22 minutes on a 2-core CPU.\n"
+             "and is checked against a CPU reference first. About 12 minutes on a 2-core CPU\n"
+             "(the first run; later ones find the kernels compiled).\n"
              "  --quick     a few candidates per stage (a minute; for tests)\n"
              "  --out FILE  write the entries to FILE (for SPHERECL_TUNING) instead of the cache\n"
              "  --timeout   seconds one candidate may take (default 300)\n");
@@ -199,7 +286,7 @@ static int usage(FILE *f, int code) {
 int cmd_tune(int argc, char **argv) {
   if (argc == 7 && !strcmp(argv[1], "--child"))
     return run_child(*argv[4] ? argv[4] : NULL, atoi(argv[2]), argv[5], atoi(argv[3]), atof(argv[6]));
-  tune_run t = {NULL, 300, 0};
+  tune_run t = {NULL, 300, 0, 0};
   const char *out = NULL;
   int quick = 0;
   for (int i = 1; i < argc; i++) {
@@ -217,19 +304,38 @@ int cmd_tune(int argc, char **argv) {
     fprintf(stderr, "spherecl tune: --timeout must be at least 1 second\n");
     return 2;
   }
+  t.compile = compile_jobs(t.selector);
   char winners[SCL_TUNE_STAGES][512] = {{0}};
   double best_total[SCL_TUNE_STAGES] = {0}, base_total[SCL_TUNE_STAGES] = {0};
   for (int stage = 0; stage < SCL_TUNE_STAGES; stage++) {
     size_t count = 0;
     const char *const *space = scl__tune_space((scl_tune_stage)stage, &count);
     if (quick) count = count < 2 ? count : 2;
+    /* candidate c = 0 is CLBlast's own choice (or the stage's baseline), then space[c - 1] */
+    char(*entries)[MAX_ENTRIES] = malloc((count + 1) * sizeof *entries);
+    int *index = malloc((count + 1) * sizeof *index);
+    outcome *prepared = calloc(count + 1, sizeof *prepared);
+    if (!entries || !index || !prepared) {
+      free(entries), free(index), free(prepared);
+      fprintf(stderr, "spherecl tune: out of memory\n");
+      return 1;
+    }
+    for (size_t c = 0; c <= count; c++) {
+      compose(entries[c], sizeof entries[c], winners, stage, c ? space[c - 1] : "");
+      index[c] = ++t.index;
+    }
+    if (t.compile) {
+      cli_progress progress;
+      char what[96];
+      snprintf(what, sizeof what, "[%s] compiling the candidates' kernels, %d at a time", STAGE_NAMES[stage],
+               t.compile);
+      cli_progress_start(&progress, what, count + 1, 0);
+      run_children(&t, stage, index, entries, count + 1, -1.0, t.compile, prepared, &progress);
+      cli_progress_end(&progress, 0);
+    }
     double best = INFINITY;
-    for (size_t c = 0; c <= count; c++) { /* c == 0: CLBlast's own choice */
+    for (size_t c = 0; c <= count; c++) {
       const char *cand = c ? space[c - 1] : "";
-      char entries[MAX_ENTRIES], why[600] = "";
-      double seconds = 0;
-      int over = 0;
-      compose(entries, sizeof entries, winners, stage, cand);
       char shown[512];
       snprintf(shown, sizeof shown, "%s",
                c                            ? cand
@@ -240,20 +346,22 @@ int cmd_tune(int argc, char **argv) {
       for (char *nl; (nl = strchr(shown, '\n'));) *nl = ';';
       printf("[%s %zu/%zu] %s: ", STAGE_NAMES[stage], c, count, shown);
       fflush(stdout);
-      const int ran = run_candidate(&t, stage, entries, best, &seconds, &over, why, sizeof why);
-      if (ran && over) {
-        printf("over %.3f s, stopped (slower than the best so far)\n", seconds);
-      } else if (ran) {
-        printf("%.3f s%s\n", seconds, seconds < best ? (c ? "  (best so far)" : "") : "");
-        if (c == 0) base_total[stage] = seconds;
-        if (seconds < best) {
-          best = seconds;
+      outcome r = prepared[c]; /* a candidate that failed to compile or check is not run again */
+      if (!t.compile || r.ran) run_children(&t, stage, &index[c], &entries[c], 1, best, 1, &r, NULL);
+      if (r.ran && r.over) {
+        printf("over %.3f s, stopped (slower than the best so far)\n", r.seconds);
+      } else if (r.ran) {
+        printf("%.3f s%s\n", r.seconds, r.seconds < best ? (c ? "  (best so far)" : "") : "");
+        if (c == 0) base_total[stage] = r.seconds;
+        if (r.seconds < best) {
+          best = r.seconds;
           snprintf(winners[stage], sizeof winners[stage], "%s", cand);
         }
       } else {
-        printf("skipped: %s\n", why);
+        printf("skipped: %s\n", r.why);
       }
     }
+    free(entries), free(index), free(prepared);
     best_total[stage] = best;
     if (isinf(best)) {
       fprintf(stderr, "spherecl tune: no candidate of the %s stage ran, not even CLBlast's own choice\n",
