@@ -124,21 +124,24 @@
     if (j0 >= npix) return;                                                                        \
     const size_t pq = (size_t)p * q;                                                               \
     size_t img_[TM];                                                                               \
-    int yy_[TM], xx_[TM];                                                                          \
+    int a_[TM], b_[TM]; /* the pixel's row and column in its phase's subgrid */                    \
     _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
       const uint j = min(j0 + t, npix - 1), img = j / (hy * wx), a = j % (hy * wx) / wx;           \
-      img_[t] = img, yy_[t] = (int)(py + sh * a), xx_[t] = (int)(px + sw * (j % wx));              \
+      img_[t] = img, a_[t] = (int)a, b_[t] = (int)(j % wx);                                        \
     }                                                                                              \
     SCL_TILE_ZERO(TM, TV, acc);                                                                    \
     for (uint fr = 0; fr < r; fr++) {                                                              \
       if (((int)(py + ph) - (int)fr) % (int)sh) continue; /* the tap misses this phase's rows */   \
+      /* dy's row: (yy + ph - fr) / sh = a + dr, exactly (no division per pixel and tap) */         \
+      const int dr = ((int)(py + ph) - (int)fr) / (int)sh;                                         \
       for (uint fs = 0; fs < s; fs++) {                                                            \
         if (((int)(px + pw) - (int)fs) % (int)sw) continue;                                        \
+        const int dc = ((int)(px + pw) - (int)fs) / (int)sw;                                       \
         __global const float *ar[TM];                                                              \
         _Pragma("unroll") for (int t = 0; t < TM; t++) {                                           \
-          const int ny = yy_[t] + (int)ph - (int)fr, nx = xx_[t] + (int)pw - (int)fs;              \
-          const int in = ny >= 0 && nx >= 0 && ny / (int)sh < (int)p && nx / (int)sw < (int)q;     \
-          ar[t] = in ? dy + dy_off + img_[t] * k * pq + (size_t)(ny / (int)sh) * q + nx / (int)sw : zeros; \
+          const int oy = a_[t] + dr, ox = b_[t] + dc;                                              \
+          const int in = oy >= 0 && ox >= 0 && oy < (int)p && ox < (int)q;                         \
+          ar[t] = in ? dy + dy_off + img_[t] * k * pq + (size_t)oy * q + ox : zeros;               \
         }                                                                                          \
         __global const float *bp = wc + ((size_t)strip * r * s + fr * s + fs) * k * (16 * TV);    \
         for (uint co = 0; co < k; co++, bp += 16 * TV) SCL_TILE_STEP(TM, TV, acc, bp, ar[t][co * pq]); \
@@ -146,7 +149,7 @@
     }                                                                                              \
     const size_t hw = (size_t)h * w;                                                               \
     SCL_TILE_STORE(TM, TV, acc, c0, c, j0 + t < npix,                                              \
-                   dx + dx_off + img_[t] * c * hw + (size_t)yy_[t] * w + xx_[t], hw, *o_ = e_[i_]); \
+                   dx + dx_off + img_[t] * c * hw + (py + sh * a_[t]) * w + px + sw * b_[t], hw, *o_ = e_[i_]); \
   }
 
 /* dw (+)= the gradient of conv(x, w) by w, from dyp = dy by position, over images [0, nb).
