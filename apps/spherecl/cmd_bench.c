@@ -1,8 +1,8 @@
 /* spherecl bench: benchmarks, one sub-benchmark per row of the table below.
      ops    GFLOP/s of conv2d forward, backward-data and backward-filter at the SphereFace-20 layer
             shapes (batch 16, 3×112×96 input) and of fc5 as a linear layer, each also as a fraction
-            of a 1024³ SGEMM measured on the same device just before that layer (a shared machine's
-            speed drifts within minutes: 250-400 GFLOP/s between runs on one 2-core VM).
+            of a 1024³ SGEMM on the same device, timed right before each run of the pass (a shared
+            machine's speed drifts within seconds: paired_time).
      train  images/s of whole training steps of SphereFace-20 (batch 16, 10572 classes).
    Every figure is the median of --reps timed runs after one warm-up run (which pays for kernel
    compilation), with scl_context_finish before the clock is read. bench/README.md explains how to
@@ -33,17 +33,47 @@ static scl_status run_gemm(scl_context ctx, const void *arg) {
                    g->b->offset, n, 0.0f, g->c->buffer, g->c->offset, n);
 }
 
-static scl_status gemm_rate(scl_context ctx, int reps, double *gflops) {
+#define GEMM_FLOPS (2.0 * GEMM_SIZE * GEMM_SIZE * GEMM_SIZE)
+
+static scl_status gemm_make(scl_context ctx, gemm_args *g) {
   const size_t dims[2] = {GEMM_SIZE, GEMM_SIZE};
-  gemm_args g = {NULL, NULL, NULL};
+  *g = (gemm_args){NULL, NULL, NULL};
+  scl_status st = sf20_tensor(ctx, 2, dims, &g->a);
+  if (st == SCL_OK) st = sf20_tensor(ctx, 2, dims, &g->b);
+  return st ? st : sf20_tensor(ctx, 2, dims, &g->c);
+}
+
+static void gemm_free(gemm_args *g) { scl_tensor_release(g->a), scl_tensor_release(g->b), scl_tensor_release(g->c); }
+
+static scl_status gemm_rate(scl_context ctx, int reps, double *gflops) {
+  gemm_args g;
   double t = 0;
-  scl_status st = sf20_tensor(ctx, 2, dims, &g.a);
-  if (st == SCL_OK) st = sf20_tensor(ctx, 2, dims, &g.b);
-  if (st == SCL_OK) st = sf20_tensor(ctx, 2, dims, &g.c);
+  scl_status st = gemm_make(ctx, &g);
   if (st == SCL_OK) st = sf20_median_time(ctx, run_gemm, &g, reps, &t);
-  if (st == SCL_OK) *gflops = 2.0 * GEMM_SIZE * GEMM_SIZE * GEMM_SIZE / t * 1e-9;
-  scl_tensor_release(g.a), scl_tensor_release(g.b), scl_tensor_release(g.c);
+  if (st == SCL_OK) *gflops = GEMM_FLOPS / t * 1e-9;
+  gemm_free(&g);
   return st;
+}
+
+/* One pass of a layer against the SGEMM, in pairs: each timed run of the pass right after a timed
+   SGEMM, *x the median of the pairs' rate ratios, *seconds the pass's median time; gemm_t[0..reps)
+   receives the SGEMM's times. On a shared 2-core VM whose speed drifts within seconds, an SGEMM
+   timed once before a layer's passes put conv1.1's filter gradient at 0.22-0.81 of it in rounds
+   of one harness, where perf's samples of the two kernels in one process gave 0.59-0.64. */
+static scl_status paired_time(scl_context ctx, const gemm_args *g, layer_run *r, int reps, double *seconds, double *x,
+                              double *gemm_t) {
+  double pass_t[64], ratio[64], warm;
+  scl_status st = sf20_time_once(ctx, run_gemm, g, &warm);
+  if (st == SCL_OK) st = sf20_time_once(ctx, sf20_run_pass, r, &warm);
+  for (int i = 0; i < reps && st == SCL_OK; i++) {
+    if ((st = sf20_time_once(ctx, run_gemm, g, &gemm_t[i])) == SCL_OK)
+      st = sf20_time_once(ctx, sf20_run_pass, r, &pass_t[i]);
+    if (st == SCL_OK) ratio[i] = sf20_flops(r->l) / GEMM_FLOPS * gemm_t[i] / pass_t[i];
+  }
+  if (st != SCL_OK) return st;
+  *x = sf20_median(ratio, reps);
+  *seconds = sf20_median(pass_t, reps);
+  return SCL_OK;
 }
 
 /* What the context's CLBlast parameters are: "the tuning cache", "SPHERECL_TUNING=FILE" or CLBlast's own. */
@@ -126,8 +156,8 @@ static int ops_usage(FILE *f, int code) {
   fprintf(f, "usage: spherecl bench ops [--device SELECTOR] [--reps N]\n"
              "GFLOP/s of conv2d forward, backward-data and backward-filter at the SphereFace-20 layer shapes\n"
              "(batch %d, 3x112x96 input, 3x3 pad 1) and of fc5 as a linear layer, each also as a fraction\n"
-             "of a %d^3 SGEMM on the same device, measured again before each layer. --reps: timed runs per\n"
-             "figure (median; default 5, max 63).\n"
+             "of a %d^3 SGEMM on the same device, timed right before each run of the pass (x: the median\n"
+             "of those ratios). --reps: timed runs per figure (median; default 5, max 63).\n"
              "The device's tuning applies (spherecl tune; SPHERECL_TUNING, SPHERECL_WINOGRAD: bench/README.md).\n",
           SF20_BATCH, GEMM_SIZE);
   return code;
@@ -144,36 +174,40 @@ static int bench_ops(int argc, char **argv) {
          SF20_BATCH, reps);
   fflush(stdout);
 
-  double gemm = 0, gemm_sum = 0, gemm_lo = 1e30, gemm_hi = 0, step = 0, step_flops = 0;
+  double gemm_sum = 0, gemm_lo = 1e30, gemm_hi = 0, step = 0, step_flops = 0;
   int layers = 0;
-  printf("x = rate / the %d^3 SGEMM rate measured just before the layer (column SGEMM)\n\n", GEMM_SIZE);
+  printf("x = the median over the runs of the layer's rate / the rate of a %d^3 SGEMM timed right before\n"
+         "that run (column SGEMM: that SGEMM's median rate)\n\n",
+         GEMM_SIZE);
   printf("%-20s %-32s %6s %6s  %-13s %-13s %-13s\n", "layer", "shape", "GFLOP", "SGEMM", "forward", "bwd-data",
          "bwd-filter");
   printf("%-20s %-32s %6s %6s  %-13s %-13s %-13s\n", "", "", "", "GFLOP/s", "GFLOP/s    x", "GFLOP/s    x",
          "GFLOP/s    x");
-  scl_status st = SCL_OK;
+  gemm_args g;
+  scl_status st = gemm_make(ctx, &g);
   for (size_t i = 0; i < sizeof SF20_LAYERS / sizeof SF20_LAYERS[0] && st == SCL_OK; i++) {
     const layer *l = &SF20_LAYERS[i];
     layer_run r;
-    char shape[64];
+    char shape[64], cells[PASSES][32];
+    double flops = sf20_flops(l), gemm_t[PASSES * 64];
     sf20_shape(l, shape, sizeof shape);
-    double flops = sf20_flops(l);
-    if ((st = gemm_rate(ctx, reps, &gemm))) break;
-    gemm_sum += gemm, layers++;
-    gemm_lo = gemm < gemm_lo ? gemm : gemm_lo, gemm_hi = gemm > gemm_hi ? gemm : gemm_hi;
-    printf("%-20s %-32s %6.3f %7.1f", l->name, shape, flops * 1e-9, gemm);
     if ((st = sf20_make_layer(ctx, l, &r)) == SCL_OK)
       for (r.pass = 0; r.pass < PASSES && st == SCL_OK; r.pass++) {
-        double t = 0;
-        if ((st = sf20_median_time(ctx, sf20_run_pass, &r, reps, &t))) break;
-        printf("  %7.1f %5.2f", flops / t * 1e-9, flops / t * 1e-9 / gemm);
-        fflush(stdout);
+        double t = 0, x = 0;
+        if ((st = paired_time(ctx, &g, &r, reps, &t, &x, gemm_t + r.pass * reps))) break;
+        snprintf(cells[r.pass], sizeof cells[r.pass], "  %7.1f %5.2f", flops / t * 1e-9, x);
         /* A training step needs no input gradient of the first layer. */
         if (!(i == 0 && r.pass == BACKWARD_DATA)) step += l->count * t, step_flops += l->count * flops;
       }
-    printf("\n");
     sf20_free_layer(&r);
+    if (st != SCL_OK) break;
+    const double gemm = GEMM_FLOPS / sf20_median(gemm_t, PASSES * reps) * 1e-9;
+    gemm_sum += gemm, layers++;
+    gemm_lo = gemm < gemm_lo ? gemm : gemm_lo, gemm_hi = gemm > gemm_hi ? gemm : gemm_hi;
+    printf("%-20s %-32s %6.3f %7.1f%s%s%s\n", l->name, shape, flops * 1e-9, gemm, cells[0], cells[1], cells[2]);
+    fflush(stdout);
   }
+  gemm_free(&g);
   if (st == SCL_OK)
     printf("\nSphereFace-20 step, these passes only (each row x its count in the net, conv1.1 without\n"
            "bwd-data): %.3f s for %.1f GFLOP = %.1f GFLOP/s (x %.2f of the mean SGEMM rate, %.1f;\n"

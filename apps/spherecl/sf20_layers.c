@@ -11,21 +11,26 @@ static int by_value(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-/* Median seconds of `reps` runs of fn after one warm-up run. */
-scl_status sf20_median_time(scl_context ctx, timed_fn fn, const void *arg, int reps, double *seconds) {
-  double t[64];
+scl_status sf20_time_once(scl_context ctx, timed_fn fn, const void *arg, double *seconds) {
+  double t0 = cli_now();
   scl_status st = fn(ctx, arg);
   if (st == SCL_OK) st = scl_context_finish(ctx);
-  for (int i = 0; i < reps && st == SCL_OK; i++) {
-    double t0 = cli_now();
-    st = fn(ctx, arg);
-    if (st == SCL_OK) st = scl_context_finish(ctx);
-    t[i] = cli_now() - t0;
-  }
-  if (st != SCL_OK) return st;
-  qsort(t, (size_t)reps, sizeof t[0], by_value);
-  *seconds = reps % 2 ? t[reps / 2] : (t[reps / 2 - 1] + t[reps / 2]) / 2;
-  return SCL_OK;
+  *seconds = cli_now() - t0;
+  return st;
+}
+
+double sf20_median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof v[0], by_value);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Median seconds of `reps` runs of fn after one warm-up run. */
+scl_status sf20_median_time(scl_context ctx, timed_fn fn, const void *arg, int reps, double *seconds) {
+  double t[64], warm;
+  scl_status st = sf20_time_once(ctx, fn, arg, &warm);
+  for (int i = 0; i < reps && st == SCL_OK; i++) st = sf20_time_once(ctx, fn, arg, &t[i]);
+  if (st == SCL_OK) *seconds = sf20_median(t, reps);
+  return st;
 }
 
 /* A new F32 tensor filled with a small constant (uninitialised memory may hold denormals or NaN,

@@ -29,7 +29,11 @@ typedef struct {
   int pass;
 } layer_run;
 
-/* Median seconds of `reps` runs of fn (reps <= 63) after one warm-up run, each ended by
+/* Seconds of one run of fn, ended by scl_context_finish. */
+scl_status sf20_time_once(scl_context ctx, timed_fn fn, const void *arg, double *seconds);
+/* The median of v[0..n) (n >= 1; sorts v). */
+double sf20_median(double *v, int n);
+/* Median seconds of `reps` runs of fn (1 <= reps <= 63) after one warm-up run, each ended by
    scl_context_finish. */
 scl_status sf20_median_time(scl_context ctx, timed_fn fn, const void *arg, int reps, double *seconds);
 /* A new F32 tensor filled with a small constant (uninitialised memory may hold denormals or NaN,
