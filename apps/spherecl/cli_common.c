@@ -167,7 +167,10 @@ static void progress_line(cli_progress *p, size_t done, double now) {
   double el = now - p->t0, rate = el > 0 ? done / el : 0;
   char eta[32];
   cli_format_duration(done ? el / done * (double)(p->total - done) : -1, eta, sizeof eta);
-  fprintf(stderr, "%s%s: %zu/%zu  %.0f/s  ETA %s%s", p->tty ? "\r" : "", p->what, done, p->total, rate, eta,
+  char pace[32]; /* items per second, or seconds per item when they are slow (tune's compiles) */
+  if (rate >= 1 || done == 0) snprintf(pace, sizeof pace, "%.0f/s", rate);
+  else snprintf(pace, sizeof pace, "%.0f s each", el / done);
+  fprintf(stderr, "%s%s: %zu/%zu  %s  ETA %s%s", p->tty ? "\r" : "", p->what, done, p->total, pace, eta,
           p->tty ? "\033[K" : "\n");
   fflush(stderr);
   p->shown = 1;
