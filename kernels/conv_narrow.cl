@@ -34,6 +34,11 @@ __kernel void conv_phase_planes(__global const float *x, uint x_off, __global fl
     if (yy >= 0 && yy < (int)h) {
       __global const float *row = x + x_off + ((size_t)ic * h + (uint)yy) * w + (b0 * sw + fx - pw);
       for (; b < b0; b++) out[b] = 0.0f;
+      /* stride 2: 16 columns from the even lanes of row[0..15] and the odd lanes of row[15..30],
+         which reads no float past the last one a column takes */
+      if (sw == 2)
+        for (; b + 16 <= b1; b += 16, row += 32)
+          vstore16((float16)(vload16(0, row).even, vload16(0, row + 15).odd), 0, out + b);
       for (; b < b1; b++, row += sw) out[b] = *row;
     }
     for (; b < wq; b++) out[b] = 0.0f;
