@@ -40,11 +40,10 @@ static const char *const STAGE_NAMES[SCL_TUNE_STAGES] = {"Xgemm",    "XgemmDirec
 
 /* ---- the child: check, then time ------------------------------------------------------------- */
 
-/* Weighted seconds of the layer passes a stage is timed on (each pass the median of TIMED_RUNS after
-   a warm-up; with one run, a shared 2-core VM's drift picked winners by noise): the
-   Xgemm stage on the layers with large GEMMs, the XgemmDirect and threshold stages on those with
-   small ones, the Winograd stage (which moves GEMMs across the threshold) and the GEMM-kernel stage
-   on all, the Winograd-layers stage on the layers Winograd can take. */
+/* Whether a stage is timed on layer i: the Xgemm stage on the layers with large GEMMs, the
+   XgemmDirect and threshold stages on those with small ones, the Winograd stage (which moves GEMMs
+   across the threshold) and the GEMM-kernel stage on all, the Winograd-layers stage on the layers
+   Winograd can take. */
 static int stage_times(scl_tune_stage stage, size_t i) {
   const layer *l = &SF20_LAYERS[i];
   int small = l->linear || i == 0; /* the GEMMs of conv1.1 and fc5 go to the direct kernel */
@@ -52,7 +51,9 @@ static int stage_times(scl_tune_stage stage, size_t i) {
            (stage == SCL_TUNE_CONV_DIRECT && (l->linear || l->stride != 1)));
 }
 
-/* bound < 0: each pass runs once, untimed (prepare: every kernel compiled and cached). */
+/* Weighted seconds of the layer passes a stage is timed on, each pass the median of TIMED_RUNS
+   after a warm-up (with one run, a shared 2-core VM's drift picked winners by noise). bound < 0:
+   each pass runs once, untimed (prepare: every kernel compiled and cached). */
 static scl_status time_stage(scl_context ctx, scl_tune_stage stage, double bound, double *seconds) {
   *seconds = 0;
   scl_status st = SCL_OK;
