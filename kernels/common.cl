@@ -64,3 +64,8 @@ static inline int scl_row_item(uint cols, uint *row, uint *col) {
   *col = (g - *row * groups_per_row) * ls + get_local_id(0);
   return *col < cols;
 }
+
+/* 16 floats stored at p (any float-aligned address) with one vector store. PoCL 3.1's vstore16
+   writes them as three stores (16, 16 and 32 bytes) on x86, so no store covers a cache line. */
+typedef float16 scl_float16_unaligned __attribute__((aligned(4)));
+static inline void scl_store16(float16 v, __global float *p) { *(__global scl_float16_unaligned *)p = v; }

@@ -38,7 +38,7 @@ __kernel void conv_phase_planes(__global const float *x, uint x_off, __global fl
          which reads no float past the last one a column takes */
       if (sw == 2)
         for (; b + 16 <= b1; b += 16, row += 32)
-          vstore16((float16)(vload16(0, row).even, vload16(0, row + 15).odd), 0, out + b);
+          scl_store16((float16)(vload16(0, row).even, vload16(0, row + 15).odd), out + b);
       for (; b < b1; b++, row += sw) out[b] = *row;
     }
     for (; b < wq; b++) out[b] = 0.0f;
@@ -104,7 +104,7 @@ __kernel void conv_phase_planes(__global const float *x, uint x_off, __global fl
         if (k0 + t >= k) continue;                                                                 \
         _Pragma("unroll") for (int v = 0; v < TV; v++) {                                           \
           __global float *o = yo + (size_t)t * p * q + 16 * v;                                     \
-          if (oq0 + 16 * v + 16 <= q) vstore16(acc[t][v], 0, o);                                   \
+          if (oq0 + 16 * v + 16 <= q) scl_store16(acc[t][v], o);                                   \
           else {                                                                                   \
             float e_[16];                                                                          \
             vstore16(acc[t][v], 0, e_);                                                            \

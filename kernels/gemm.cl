@@ -59,7 +59,7 @@
         float16 out = alpha * acc[r][v];                                                       \
         if (full || j0 + 16 * v + 16 <= n) {                                                   \
           if (beta != 0.0f) out += beta * vload16(v, cp);                                      \
-          vstore16(out, v, cp);                                                                \
+          scl_store16(out, cp + 16 * v);                                                       \
         } else {                                                                               \
           float t[16];                                                                         \
           vstore16(out, 0, t);                                                                 \
@@ -87,7 +87,7 @@ __kernel void gemm_pack_b(uint k, uint n, uint cols, __global const float *b, ui
   __global const float *row = b + b_off + (size_t)z * b_stride + (size_t)p * ldb + s * cols;
   __global float *o = out + (size_t)id * cols;
   if ((s + 1) * cols <= n) {
-    for (uint e = 0; e < cols; e += 16) vstore16(vload16(0, row + e), 0, o + e);
+    for (uint e = 0; e < cols; e += 16) scl_store16(vload16(0, row + e), o + e);
   } else {
     for (uint e = 0; e < cols; e++) o[e] = s * cols + e < n ? row[e] : 0.0f;
   }
