@@ -14,8 +14,9 @@
    kept for the stages after it. A child stops timing once its weighted seconds pass the stage's
    best so far: the rest could only add, so the choice is the same, and on a 2-core Intel CPU
    whose CLBlast candidates ran 5-17 s a step, the whole search had taken 22.5 minutes. Under PoCL
-   the children first compile a stage's candidates, as many at once as there are cores, into
-   PoCL's kernel cache, and are timed one at a time after that (compile_jobs). */
+   the children first check and compile a stage's candidates, as many at once as there are cores,
+   into PoCL's kernel cache, and are timed one at a time after that, without checking again
+   (compile_jobs). */
 #include "cli_common.h"
 #include "commands.h"
 #include "gemm_check.h"
@@ -77,8 +78,9 @@ static scl_status time_stage(scl_context ctx, scl_tune_stage stage, double bound
 
 /* Prints "seconds S", "over S" (stopped once past bound, the best time so far, when bound > 0),
    "prepared" (bound < 0: the checks passed and every pass ran once, untimed) or "error: ..." on
-   stdout for the parent; exit code 0 either way. */
-static int run_child(const char *selector, int stage, const char *entries, int index, double bound) {
+   stdout for the parent; exit code 0 either way. checked: a prepare child already passed the
+   checks with these entries (they are deterministic), so they are not run again. */
+static int run_child(const char *selector, int stage, const char *entries, int index, double bound, int checked) {
   const char *crash = getenv("SPHERECL_TUNE_CRASH"); /* test hook: this candidate crashes */
   if (crash && atoi(crash) == index) abort();
   setenv("SPHERECL_TUNING", "off", 1);
@@ -96,7 +98,7 @@ static int run_child(const char *selector, int stage, const char *entries, int i
       {SCL_TRANS, SCL_NO_TRANS, 300, 200, 16},     /* direct: fc5 bwd-filter */
   };
   scl_status st = *entries ? scl_tuning_apply(ctx, entries) : SCL_OK;
-  for (size_t i = 0; i < sizeof checks / sizeof checks[0] && st == SCL_OK; i++) {
+  for (size_t i = 0; i < sizeof checks / sizeof checks[0] && st == SCL_OK && !checked; i++) {
     double err = 0;
     st = gemm_check(ctx, checks[i].ta, checks[i].tb, checks[i].m, checks[i].n, checks[i].k, 0, &err, NULL);
     if (st == SCL_OK && !(err < 1e-5)) {
@@ -155,6 +157,8 @@ static void child_start(const tune_run *t, int stage, int index, const char *ent
     return;
   }
   char stage_s[8], index_s[16], bound_s[32];
+  /* a timing child after the compile phase runs only for a candidate whose prepare child passed */
+  const char *checked = t->compile && bound >= 0 ? "1" : "0";
   snprintf(stage_s, sizeof stage_s, "%d", stage);
   snprintf(bound_s, sizeof bound_s, "%.6f", isinf(bound) ? 0.0 : bound);
   snprintf(index_s, sizeof index_s, "%d", index);
@@ -165,7 +169,7 @@ static void child_start(const tune_run *t, int stage, int index, const char *ent
     dup2(fd[1], STDOUT_FILENO);
     close(fd[0]), close(fd[1]);
     char *const args[] = {"spherecl", "tune", "--child", stage_s, index_s, (char *)(t->selector ? t->selector : ""),
-                          (char *)entries, bound_s, NULL};
+                          (char *)entries, bound_s, (char *)checked, NULL};
     execv("/proc/self/exe", args); /* Linux; elsewhere the path this program was started by */
     execvp(cli_program_path ? cli_program_path : "spherecl", args);
     printf("error: cannot run %s again: %s\n", cli_program_path ? cli_program_path : "spherecl", strerror(errno));
@@ -285,8 +289,9 @@ static int usage(FILE *f, int code) {
 }
 
 int cmd_tune(int argc, char **argv) {
-  if (argc == 7 && !strcmp(argv[1], "--child"))
-    return run_child(*argv[4] ? argv[4] : NULL, atoi(argv[2]), argv[5], atoi(argv[3]), atof(argv[6]));
+  if (argc == 8 && !strcmp(argv[1], "--child"))
+    return run_child(*argv[4] ? argv[4] : NULL, atoi(argv[2]), argv[5], atoi(argv[3]), atof(argv[6]),
+                     atoi(argv[7]));
   tune_run t = {NULL, 300, 0, 0};
   const char *out = NULL;
   int quick = 0;
