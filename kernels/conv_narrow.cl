@@ -17,31 +17,51 @@
    accumulators); filter gradient, TM output channels x TC input channels of every tap in turn,
    over a group of rows of one image, the groups' parts summed by conv_narrow_sum. */
 
-/* xp from x (layout above). One work-item per plane (i, c, fy, fx): per plane row, divisions by
-   the strides cost more than copying the row (one item per row ran conv1.1's planes at 3.5 GB/s). */
+/* One plane row per phase fx of image row `row` (NULL: a padding row, all zeros): out + fx·plane.
+   Column b of phase fx is x column b·sw + fx - pw, 0 outside the image and from column wn on. */
+static inline void scl_plane_rows(__global const float *row, __global float *out, size_t plane, uint w, uint sw,
+                                  uint pw, uint wq, uint wn) {
+  uint bs = wq, bl = 0; /* stride 2: 16 columns of both phases from one 32-float span, from bs to bl */
+  if (row && sw == 2 && w + pw >= 32 && wn >= 16) bs = (pw + 1) / 2, bl = min((w + pw - 32) / 2, wn - 16);
+  if (bs <= bl) {
+    /* phase fx, lane j: x column 2(b + j) + fx - pw = span[2j + fx], span = row + 2b - pw; the last
+       block is moved back to end at bl + 16 (its columns are written twice, with the same values) */
+    for (uint b = bs;; b = min(b + 16, bl)) {
+      const float16 lo = vload16(0, row + 2 * b - pw), hi = vload16(0, row + 2 * b - pw + 16);
+      scl_store16((float16)(lo.even, hi.even), out + b);
+      scl_store16((float16)(lo.odd, hi.odd), out + plane + b);
+      if (b == bl) break;
+    }
+  }
+  for (uint fx = 0; fx < sw; fx++, out += plane)
+    for (uint b = 0; b < wq; b++) {
+      if (b == bs && bs <= bl) b = bl + 16; /* the blocks' columns */
+      if (b >= wq) break;
+      const int col = (int)(b * sw + fx) - (int)pw;
+      out[b] = row && b < wn && col >= 0 && col < (int)w ? row[col] : 0.0f;
+    }
+}
+
+/* xp from x (layout above). One work-item per image channel, which reads x's rows once, in order
+   (the hardware prefetcher's best case: the planes follow a pass that left x out of the caches),
+   and writes each row's sw phases. */
 __kernel void conv_phase_planes(__global const float *x, uint x_off, __global float *xp, uint nb, uint c, uint h,
                                 uint w, uint sh, uint sw, uint ph, uint pw, uint hq, uint wq, uint wn) {
-  const uint id = get_global_id(0);
-  if (id >= nb * c * sh * sw) return;
-  const uint fx = id % sw, fy = id / sw % sh, ic = id / (sh * sw);
-  /* columns [b0, b1) read the image (xx = b·sw + fx - pw in [0, w), b < wn); the rest are 0 */
-  const uint b0 = min(fx < pw ? (pw - fx + sw - 1) / sw : 0u, wn);
-  const uint b1 = max(b0, min(wn, w + pw > fx ? (w + pw - fx - 1) / sw + 1 : 0u));
-  __global float *out = xp + (size_t)id * hq * wq;
-  int yy = (int)fy - (int)ph;
-  for (uint a = 0; a < hq; a++, yy += (int)sh, out += wq) {
-    uint b = 0;
-    if (yy >= 0 && yy < (int)h) {
-      __global const float *row = x + x_off + ((size_t)ic * h + (uint)yy) * w + (b0 * sw + fx - pw);
-      for (; b < b0; b++) out[b] = 0.0f;
-      /* stride 2: 16 columns from the even lanes of row[0..15] and the odd lanes of row[15..30],
-         which reads no float past the last one a column takes */
-      if (sw == 2)
-        for (; b + 16 <= b1; b += 16, row += 32)
-          scl_store16((float16)(vload16(0, row).even, vload16(0, row + 15).odd), out + b);
-      for (; b < b1; b++, row += sw) out[b] = *row;
+  const uint ic = get_global_id(0);
+  if (ic >= nb * c) return;
+  const size_t plane = (size_t)hq * wq;
+  __global const float *xc = x + x_off + (size_t)ic * h * w;
+  __global float *pc = xp + (size_t)ic * sh * sw * plane;
+  /* plane row a of phase fy holds image row a·sh + fy - ph: rows before and after the image are 0 */
+  for (uint fy = 0; fy < sh; fy++)
+    for (uint a = 0; a < hq; a++) {
+      const int yy = (int)(a * sh + fy) - (int)ph;
+      if (yy < 0 || yy >= (int)h)
+        scl_plane_rows(NULL, pc + (size_t)fy * sw * plane + (size_t)a * wq, plane, w, sw, pw, wq, wn);
     }
-    for (; b < wq; b++) out[b] = 0.0f;
+  for (uint yy = 0, fy = ph % sh, a = ph / sh; yy < h && a < hq; yy++) {
+    scl_plane_rows(xc + (size_t)yy * w, pc + (size_t)fy * sw * plane + (size_t)a * wq, plane, w, sw, pw, wq, wn);
+    if (++fy == sh) fy = 0, a++;
   }
 }
 

@@ -339,8 +339,11 @@ static void narrow_convolution(scl_context ctx) {
       {"70 columns, 7 channels", {2, 7, 9, 70, 10, 3, 3, 1, 1, 1, 1}},
       {"3x2 stride 3x2 pad 1x0", {2, 4, 10, 11, 5, 3, 2, 3, 2, 1, 0}},
       {"70 rows (forward items of 24, 24 and 22 rows)", {1, 2, 70, 20, 3, 3, 3, 1, 1, 1, 1}},
-      /* plane rows of 16 columns copied as vectors, the last one ending on x's last float */
       {"stride 2, 32 columns", {1, 3, 6, 32, 4, 3, 3, 2, 2, 1, 1}},
+      /* phase planes of 16 columns copied as vectors: one that ends on x's last float, and without
+         padding, blocks from column 0 and a last block moved back */
+      {"stride 2, 33 columns", {1, 3, 6, 33, 4, 3, 3, 2, 2, 1, 1}},
+      {"stride 2 pad 0, 70 columns", {1, 2, 5, 70, 3, 3, 3, 2, 2, 0, 0}},
   };
   ctx->conv_direct = -1, ctx->winograd = 0;
   if (!ctx->gemm_own) ctx->gemm_own = 1; /* implicit GEMMs by default: they follow spherecl's GEMM kernel */

@@ -16,7 +16,7 @@
    ran at 0.31 of the SGEMM, 4 at 0.46-0.52, 14 at 0.59-0.69, 28 at 0.66-0.77 and 56 at 0.69-0.73;
    its filter gradient ran the same with 4 to 56 rows. */
 #define GROUP_ROWS 32
-#define PLANES_GROUP 16 /* work-items of conv_phase_planes per group: conv1.1 has 192, in 12 groups */
+#define PLANES_GROUP 4 /* work-items of conv_phase_planes per group: conv1.1 has 48, in 12 groups */
 
 /* The phase planes' extent (kernels/conv_narrow.cl): the rows and columns the taps read, the
    columns rounded up to whole forward vectors. */
@@ -46,7 +46,7 @@ int scl__conv_narrow_applies(scl_context ctx, const conv_shape *g) {
 static scl_status phase_planes(scl_context ctx, const conv_shape *g, scl_tensor x, cl_mem *xp) {
   scl_status st = scl__workspace(ctx, SCL_WS_CONV_COL, planes_floats(g) * sizeof(float), xp);
   return st ? st
-            : SCL_LAUNCH(ctx, "conv_narrow", "conv_phase_planes", g->n * g->c * g->sh * g->sw, PLANES_GROUP,
+            : SCL_LAUNCH(ctx, "conv_narrow", "conv_phase_planes", g->n * g->c, PLANES_GROUP,
                          SCL_TENSOR(x), SCL_MEM(*xp), SCL_UINT(g->n), SCL_UINT(g->c), SCL_UINT(g->h), SCL_UINT(g->w),
                          SCL_UINT(g->sh), SCL_UINT(g->sw), SCL_UINT(g->ph), SCL_UINT(g->pw), SCL_UINT(planes_h(g)),
                          SCL_UINT(planes_w(g)), SCL_UINT(g->q + (g->s - 1) / g->sw));
