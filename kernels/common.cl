@@ -69,3 +69,13 @@ static inline int scl_row_item(uint cols, uint *row, uint *col) {
    writes them as three stores (16, 16 and 32 bytes) on x86, so no store covers a cache line. */
 typedef float16 scl_float16_unaligned __attribute__((aligned(4)));
 static inline void scl_store16(float16 v, __global float *p) { *(__global scl_float16_unaligned *)p = v; }
+
+/* A hint to fetch the cache line at p for reading soon, on a CPU target (PoCL compiles for the
+   host's triple and emits prefetcht1; its OpenCL prefetch() is a no-op). Elsewhere nothing: a
+   simulator such as Oclgrind (target SPIR) has no llvm.prefetch. Never faults, so p may lie past
+   the end of its buffer. */
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
+#define SCL_PREFETCH(p) __builtin_prefetch((p), 0, 2)
+#else
+#define SCL_PREFETCH(p) ((void)(p))
+#endif

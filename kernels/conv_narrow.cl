@@ -171,6 +171,12 @@ static inline float16 scl_ragged_load16(__global const float *p, uint n) {
     __global const float *dr[TM];                                                                  \
     _Pragma("unroll") for (int t = 0; t < TM; t++)                                                 \
       dr[t] = dy + dy_off + ((size_t)img * k + min(k0 + t, k - 1)) * p * q;                        \
+    /* The next work-item's dy: the hardware prefetcher misses the start of its TM channel streams, \
+       and PoCL runs a group's items in turn on one core. Taps 1..TM each fetch one of its channels \
+       (tap 0 reads this item's dy from memory; taps 1.. read it from the caches). */              \
+    const uint nid = id + 1, nk0 = nid / cb % kb * TM, nig = nid / (cb * kb);                      \
+    const int pf_ok = nid < cb * kb * nb * groups && (nk0 != k0 || nig != ig) && nk0 + TM <= k;     \
+    __global const float *pf = dy + dy_off + ((size_t)(nig / groups) * k + nk0) * p * q + (size_t)(nig % groups) * rows * q; \
     for (uint tap = 0; tap < rs; tap++) {                                                          \
       __global const float *xr[TC];                                                                \
       _Pragma("unroll") for (int u = 0; u < TC; u++)                                               \
@@ -181,6 +187,10 @@ static inline float16 scl_ragged_load16(__global const float *p, uint n) {
       /* per step, TC vectors of x, then one dy vector at a time: TM·TC + TC + 1 registers, where   \
          TM dy vectors at once spilled accumulators */                                             \
       for (uint op = op0; op < op1; op++) {                                                        \
+        if (tap >= 1 && tap <= TM && pf_ok) {                                                       \
+          __global const float *pr_ = pf + (size_t)(tap - 1) * p * q + (size_t)(op - op0) * q;     \
+          for (uint j = 0; j < q; j += 16) SCL_PREFETCH(pr_ + j);                                     \
+        }                                                                                          \
         uint oq = 0;                                                                               \
         for (; oq + 16 <= q; oq += 16) SCL_NARROW_FILTER_STEP(TM, TC, vload16(0, dr[t] + (size_t)op * q + oq)); \
         if (oq < q) SCL_NARROW_FILTER_STEP(TM, TC, scl_ragged_load16(dr[t] + (size_t)op * q + oq, q - oq)); \
