@@ -70,12 +70,14 @@ static inline int scl_row_item(uint cols, uint *row, uint *col) {
 typedef float16 scl_float16_unaligned __attribute__((aligned(4)));
 static inline void scl_store16(float16 v, __global float *p) { *(__global scl_float16_unaligned *)p = v; }
 
-/* A hint to fetch the cache line at p for reading soon, on a CPU target (PoCL compiles for the
-   host's triple and emits prefetcht1; its OpenCL prefetch() is a no-op). Elsewhere nothing: a
-   simulator such as Oclgrind (target SPIR) has no llvm.prefetch. Never faults, so p may lie past
-   the end of its buffer. */
+/* Hints to fetch the cache line at p soon, for reading (SCL_PREFETCH) or writing
+   (SCL_PREFETCH_WRITE), on a CPU target: PoCL compiles for the host's triple and emits prefetcht1
+   and prefetchw (its OpenCL prefetch() is a no-op). Elsewhere nothing: a simulator such as
+   Oclgrind (target SPIR) has no llvm.prefetch. Never faults, so p may lie past its buffer's end. */
 #if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
 #define SCL_PREFETCH(p) __builtin_prefetch((p), 0, 2)
+#define SCL_PREFETCH_WRITE(p) __builtin_prefetch((p), 1, 2)
 #else
 #define SCL_PREFETCH(p) ((void)(p))
+#define SCL_PREFETCH_WRITE(p) ((void)(p))
 #endif
