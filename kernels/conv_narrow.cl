@@ -103,11 +103,13 @@ __kernel void conv_phase_planes(__global const float *x, uint x_off, __global fl
       wk[t] = wt + w_off + (size_t)min(k0 + t, k - 1) * c * rs;                                    \
       bk[t] = has_bias ? bias[bias_off + min(k0 + t, k - 1)] : 0.0f;                               \
     }                                                                                              \
+    /* row op of channel k0 + t: y0 + t·P·Q + op·Q */                                              \
+    __global float *y0 = y + y_off + ((size_t)img * k + k0) * p * q + oq0;                         \
     for (uint op = op0; op < op1; op++) {                                                          \
       /* the next row's y lines, fetched for writing while this row's FMAs run: stores that wait \
          for their lines to be read for ownership otherwise fill the store buffer */               \
       if (op + 1 < op1) {                                                                          \
-        __global float *yn_ = y + y_off + ((size_t)img * k + k0) * p * q + (size_t)(op + 1) * q + oq0; \
+        __global float *yn_ = y0 + (size_t)(op + 1) * q;                                          \
         _Pragma("unroll") for (int t = 0; t < TM; t++)                                             \
           _Pragma("unroll") for (int v = 0; v < TV; v++) SCL_PREFETCH_WRITE(yn_ + (size_t)t * p * q + 16 * v); \
       }                                                                                            \
@@ -126,7 +128,7 @@ __kernel void conv_phase_planes(__global const float *x, uint x_off, __global fl
           }                                                                                        \
         }                                                                                          \
       }                                                                                            \
-      __global float *yo = y + y_off + ((size_t)img * k + k0) * p * q + (size_t)op * q + oq0;      \
+      __global float *yo = y0 + (size_t)op * q;                                                    \
       _Pragma("unroll") for (int t = 0; t < TM; t++) {                                             \
         if (k0 + t >= k) continue;                                                                 \
         _Pragma("unroll") for (int v = 0; v < TV; v++) {                                           \
