@@ -37,20 +37,41 @@
    the value e_[i_]. The pointer advances by STRIDE: LLVM vectorized an address computed per
    channel into scatters fed by 64-bit multiplies, a third of conv2.1's backward data. (`continue`,
    not `break`, past the last row: LLVM does not fully unroll a loop with a second exit, and acc
-   then lives in memory.) */
+   then lives in memory.) A whole strip, every strip of SphereFace's layers, takes a fully unrolled
+   path with no counter and no bound: the rolled loop had been a quarter of the samples of conv2.1's
+   backward data, whose items sum only 128-512 products per pixel before they store. */
 #define SCL_TILE_STORE(TM, TV, acc, c0, limit, ROW_OK, BASE, STRIDE, STORE)                        \
+  const int full_ = (c0) + 16 * TV <= (limit);                                                     \
   _Pragma("unroll") for (int t = 0; t < TM; t++) {                                                 \
     if (!(ROW_OK)) continue;                                                                       \
     __global float *o_ = (BASE) + (size_t)(c0) * (STRIDE);                                         \
     _Pragma("unroll") for (int v_ = 0; v_ < TV; v_++) {                                            \
       float e_[16];                                                                                \
       vstore16(acc[t][v_], 0, e_);                                                                 \
+      if (full_) {                                                                                 \
+        _Pragma("unroll") for (uint i_ = 0; i_ < 16; i_++, o_ += (STRIDE)) {                       \
+          const uint ch_ = (c0) + 16 * v_ + i_;                                                    \
+          STORE;                                                                                   \
+        }                                                                                          \
+        continue;                                                                                  \
+      }                                                                                            \
       _Pragma("clang loop vectorize(disable)")                                                     \
       for (uint i_ = 0; i_ < 16 && (c0) + 16 * v_ + i_ < (limit); i_++, o_ += (STRIDE)) {          \
         const uint ch_ = (c0) + 16 * v_ + i_;                                                      \
         STORE;                                                                                     \
       }                                                                                            \
     }                                                                                              \
+  }
+
+/* Fetches the lines that SCL_TILE_STORE (same BASE and STRIDE) will write, for writing: those of
+   rows 0, TM/2 and TM-1 of each channel. Issued before a tile's sums, they overlap the reads for
+   ownership of the destination's lines with the FMAs, where the stores would otherwise wait for
+   them with a full store buffer. */
+#define SCL_TILE_PREFETCH_WRITE(TM, TV, c0, limit, BASE, STRIDE)                                   \
+  _Pragma("unroll") for (int e_ = 0; e_ < 3; e_++) {                                               \
+    const int t = e_ * (TM - 1) / 2;                                                               \
+    __global float *o_ = (BASE) + (size_t)(c0) * (STRIDE);                                         \
+    for (uint i_ = 0; i_ < 16 * TV && (c0) + i_ < (limit); i_++, o_ += (STRIDE)) SCL_PREFETCH_WRITE(o_); \
   }
 
 #define SCL_TILE_ZERO(TM, TV, acc)                                                                 \
@@ -81,6 +102,12 @@
       img_off[t] = x_off + img * c * hw;                                                           \
       iy[t] = (int)(op * sh) - (int)ph, ix[t] = (int)((o - op * q) * sw) - (int)pw;                \
     }                                                                                              \
+    __global float *yo[TM];                                                                        \
+    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
+      const uint j = min(j0 + t, npix - 1), img = j / pq;                                          \
+      yo[t] = y + y_off + (size_t)img * k * pq + (j - img * pq);                                   \
+    }                                                                                              \
+    SCL_TILE_PREFETCH_WRITE(TM, TV, k0, k, yo[t], pq);                                             \
     SCL_TILE_ZERO(TM, TV, acc);                                                                    \
     for (uint fr = 0; fr < r; fr++)                                                                \
       for (uint fs = 0; fs < s; fs++) {                                                            \
@@ -93,14 +120,12 @@
         __global const float *bp = wk + ((size_t)strip * r * s + fr * s + fs) * c * (16 * TV);    \
         for (uint ci = 0; ci < c; ci++, bp += 16 * TV) SCL_TILE_STEP(TM, TV, acc, bp, xr[t][ci * hw]); \
       }                                                                                            \
-    __global float *yo[TM];                                                                        \
-    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
-      const uint j = min(j0 + t, npix - 1), img = j / pq;                                          \
-      yo[t] = y + y_off + (size_t)img * k * pq + (j - img * pq);                                   \
-    }                                                                                              \
     SCL_TILE_STORE(TM, TV, acc, k0, k, j0 + t < npix, yo[t], pq,                                   \
                    *o_ = e_[i_] + (has_bias ? bias[bias_off + ch_] : 0.0f));                       \
   }
+
+/* dx's pixel t of a backward-data tile, channel 0. */
+#define SCL_DX_PIXEL(t) (dx + dx_off + img_[t] * c * hw + (py + sh * a_[t]) * w + px + sw * b_[t])
 
 /* dx = the gradient of conv(x, w) by x, from dy. The pixels of one phase (yy mod sh, xx mod sw)
    are reached by the same taps: a work-item takes TM consecutive pixels of one phase's subgrid
@@ -129,6 +154,8 @@
       const uint j = min(j0 + t, npix - 1), img = j / (hy * wx), a = j % (hy * wx) / wx;           \
       img_[t] = img, a_[t] = (int)a, b_[t] = (int)(j % wx);                                        \
     }                                                                                              \
+    const size_t hw = (size_t)h * w;                                                               \
+    SCL_TILE_PREFETCH_WRITE(TM, TV, c0, c, SCL_DX_PIXEL(t), hw);                                   \
     SCL_TILE_ZERO(TM, TV, acc);                                                                    \
     for (uint fr = 0; fr < r; fr++) {                                                              \
       if (((int)(py + ph) - (int)fr) % (int)sh) continue; /* the tap misses this phase's rows */   \
@@ -147,9 +174,7 @@
         for (uint co = 0; co < k; co++, bp += 16 * TV) SCL_TILE_STEP(TM, TV, acc, bp, ar[t][co * pq]); \
       }                                                                                            \
     }                                                                                              \
-    const size_t hw = (size_t)h * w;                                                               \
-    SCL_TILE_STORE(TM, TV, acc, c0, c, j0 + t < npix,                                              \
-                   dx + dx_off + img_[t] * c * hw + (py + sh * a_[t]) * w + px + sw * b_[t], hw, *o_ = e_[i_]); \
+    SCL_TILE_STORE(TM, TV, acc, c0, c, j0 + t < npix, SCL_DX_PIXEL(t), hw, *o_ = e_[i_]);          \
   }
 
 /* dw (+)= the gradient of conv(x, w) by w, from dyp = dy by position, over images [0, nb).

@@ -305,12 +305,15 @@ static void own_gemm_kernel(scl_context ctx) {
 
 /* Convolutions as implicit GEMMs (kernels/conv_direct.cl), every tile, on any device: every case
    (channel counts below a vector and below a tile's rows, odd sizes, strides 2 and 2x1, pads 0-2),
-   and a stride-2 layer of 64 channels whose pixels fill the 6x64 tile and whose filter gradient
+   whole and partial channel strips, and a stride-2 layer of 64 channels whose pixels fill the 6x64 tile and whose filter gradient
    runs in three slices of one image (2688 output pixels: a strip of 32 channels is 344 KB, over
    half the 512 KB slice), forward and backward against the double reference. */
 static void direct_convolution(scl_context ctx) {
   const int saved_direct = ctx->conv_direct, saved_wino = ctx->winograd;
   const ref_conv_shape wide = {3, 8, 112, 96, 64, 3, 3, 2, 2, 1, 1};
+  /* 40 input and 36 output channels: a whole strip and a partial one in every pass (the stores
+     of a whole strip take an unrolled path, SCL_TILE_STORE) */
+  const ref_conv_shape strips = {2, 40, 9, 11, 36, 3, 3, 2, 2, 1, 1};
   const char *tiles[] = {"8x32", "6x64", "12x32"};
   ctx->conv_direct = 1, ctx->winograd = 0;
   for (int t = 0; t < 3; t++) {
@@ -318,6 +321,7 @@ static void direct_convolution(scl_context ctx) {
     char suffix[32];
     snprintf(suffix, sizeof suffix, " (direct %s)", tiles[t]);
     for (size_t c = 0; c < NCASES; c++) check_passes(ctx, &CASES[c].g, 1000 + c, CASES[c].name, suffix, NULL);
+    check_passes(ctx, &strips, 1040, "40 -> 36 channels stride 2", suffix, NULL);
     if (!tk_small("the 64-channel stride-2 layer")) check_passes(ctx, &wide, 1050, "64 channels stride 2", suffix, NULL);
   }
   unsetenv("SPHERECL_CONV_TILE");
