@@ -70,6 +70,19 @@ static inline int scl_row_item(uint cols, uint *row, uint *col) {
 typedef float16 scl_float16_unaligned __attribute__((aligned(4)));
 static inline void scl_store16(float16 v, __global float *p) { *(__global scl_float16_unaligned *)p = v; }
 
+/* A row's ragged end, n < 16 floats, neither read nor written past: the first n floats at p, then
+   zeros (PoCL makes the loop one masked load); the first n lanes of v stored at p. */
+static inline float16 scl_ragged_load16(__global const float *p, uint n) {
+  float e[16];
+  for (uint i = 0; i < 16; i++) e[i] = i < n ? p[i] : 0.0f;
+  return vload16(0, e);
+}
+static inline void scl_ragged_store16(float16 v, __global float *p, uint n) {
+  float e[16];
+  vstore16(v, 0, e);
+  for (uint i = 0; i < n; i++) p[i] = e[i];
+}
+
 /* Hints to fetch the cache line at p soon, for reading (SCL_PREFETCH) or writing
    (SCL_PREFETCH_WRITE), on a CPU target: PoCL compiles for the host's triple and emits prefetcht1
    and prefetchw (its OpenCL prefetch() is a no-op). Elsewhere nothing: a simulator such as

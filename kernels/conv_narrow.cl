@@ -149,13 +149,6 @@ __kernel void conv_phase_planes(__global const float *x, uint x_off, __global fl
    Work-item: TM output channels x TC input channels of one row group (past K or C they repeat the
    last and are not stored), every tap in turn over the same dy and plane rows (the host makes
    groups of at most 32 rows); 16 pixels of a row per step, the ragged end of a row masked. */
-/* The first n (< 16) floats at p, then zeros: a row's ragged end (not read past it). */
-static inline float16 scl_ragged_load16(__global const float *p, uint n) {
-  float e[16];
-  for (uint i = 0; i < 16; i++) e[i] = i < n ? p[i] : 0.0f;
-  return vload16(0, e);
-}
-
 /* One step of the filter gradient: 16 pixels at (op, oq); DY(t) is output channel t's dy vector. */
 #define SCL_NARROW_FILTER_STEP(TM, TC, DY)                                                         \
   do {                                                                                             \

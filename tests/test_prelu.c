@@ -43,10 +43,15 @@ static scl_tensor like_x(scl_context ctx, const problem *p, const float *host) {
 }
 
 /* The backward pass cuts the batch into parts of `chunk` samples (prelu.c): these shapes give chunks
-   of 1 and of several samples, with inner 1, below and above the group size. */
-static const size_t shapes[][4] = {{3, 5, 7, 9},  {2, 3, 0, 0},    {1, 1, 0, 0},  {4, 3, 5, 0},
-                                   {2, 600, 0, 0}, {300, 2, 0, 0},  {5, 4, 70, 0}, {37, 3, 5, 0},
-                                   {40, 16, 5, 0}, {9, 300, 3, 0},  {6, 128, 7, 10}};
+   of 1 and of several samples, with inner 1, below and above the group size. The kernels take 16
+   elements at a time: rows (inner) shorter than 16, of whole vectors (16, 48) and with a ragged
+   end (25, 63, 70), so that forward vectors span one, two or many channels, and counts with and
+   without a ragged last vector; [9,64,21,19] gives a backward group 3 rows of 25 vectors, more
+   than a group has work-items, so they wrap from row to row. */
+static const size_t shapes[][4] = {{3, 5, 7, 9},   {2, 3, 0, 0},   {1, 1, 0, 0},    {4, 3, 5, 0},
+                                   {2, 600, 0, 0}, {300, 2, 0, 0}, {5, 4, 70, 0},   {37, 3, 5, 0},
+                                   {40, 16, 5, 0}, {9, 300, 3, 0}, {6, 128, 7, 10}, {3, 4, 6, 8},
+                                   {2, 5, 4, 4},   {4, 3, 25, 0},  {9, 64, 21, 19}};
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
 
 static void prelu_forward_shapes(scl_context ctx) {

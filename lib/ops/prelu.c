@@ -1,6 +1,6 @@
 /* PReLU with one learned slope per channel (Caffe's PReLU layer, channel_shared false), x [N,C,...]
    with 2 to 4 dims seen as [N][C][inner]. Kernels: kernels/prelu.cl.
-     forward   y = x > 0 ? x : slope[c]·x                          prelu_forward, one item per element
+     forward   y = x > 0 ? x : slope[c]·x                          prelu_forward, 16 elements per item
      backward  dx = x > 0 ? dy : slope[c]·dy                        prelu_backward, one pass over x, dy:
                dslope[c] = Σ_{n,k} dy·x over the elements x <= 0    partial sums per (part of the batch, c),
                                                                    then prelu_sum_parts adds the parts
@@ -37,7 +37,7 @@ scl_status scl_prelu_forward(scl_context ctx, scl_tensor x, scl_tensor slope, sc
   if ((st = check_prelu(ctx, op, x, slope, "y", y))) return st;
   const scl_named_tensor args[] = {{"y", y}, {"x", x}, {"slope", slope}};
   if ((st = scl__check_disjoint(ctx, op, args, 1, 3))) return st;
-  return SCL_LAUNCH(ctx, "prelu", "prelu_forward", x->count, 0, SCL_TENSOR(x), SCL_TENSOR(slope), SCL_TENSOR(y),
+  return SCL_LAUNCH(ctx, "prelu", "prelu_forward", (x->count + 15) / 16, 0, SCL_TENSOR(x), SCL_TENSOR(slope), SCL_TENSOR(y),
                     SCL_UINT(x->count), SCL_UINT(x->dims[1]), SCL_UINT(inner_size(x)));
 }
 
