@@ -82,6 +82,22 @@ static inline void scl_ragged_store16(float16 v, __global float *p, uint n) {
   vstore16(v, 0, e);
   for (uint i = 0; i < n; i++) p[i] = e[i];
 }
+/* min(n, 16) floats at p, a whole vector (one load, one store) when n >= 16. */
+static inline float16 scl_load16_upto(__global const float *p, uint n) {
+  return n >= 16 ? vload16(0, p) : scl_ragged_load16(p, n);
+}
+static inline void scl_store16_upto(float16 v, __global float *p, uint n) {
+  if (n >= 16) scl_store16(v, p);
+  else scl_ragged_store16(v, p, n);
+}
+
+/* The sum of v's 16 lanes, by halves. */
+static inline float scl_sum16(float16 v) {
+  const float8 h8 = v.lo + v.hi;
+  const float4 h4 = h8.lo + h8.hi;
+  const float2 h2 = h4.lo + h4.hi;
+  return h2.x + h2.y;
+}
 
 /* Hints to fetch the cache line at p soon, for reading (SCL_PREFETCH) or writing
    (SCL_PREFETCH_WRITE), on a CPU target: PoCL compiles for the host's triple and emits prefetcht1

@@ -124,7 +124,8 @@
                    *o_ = e_[i_] + (has_bias ? bias[bias_off + ch_] : 0.0f));                       \
   }
 
-/* dx's pixel t of a backward-data tile, channel 0. */
+/* dx's pixel t of a backward-data tile, channel 0 (a name for the kernel's locals; undefined after
+   the kernels). */
 #define SCL_DX_PIXEL(t) (dx + dx_off + img_[t] * c * hw + (py + sh * a_[t]) * w + px + sw * b_[t])
 
 /* dx = the gradient of conv(x, w) by x, from dy. The pixels of one phase (yy mod sh, xx mod sw)
@@ -220,6 +221,7 @@ SCL_CONV_FORWARD_KERNEL(conv_forward_12x32, 12, 2)
 SCL_CONV_BACKWARD_DATA_KERNEL(conv_backward_data_8x32, 8, 2)
 SCL_CONV_BACKWARD_DATA_KERNEL(conv_backward_data_6x64, 6, 4)
 SCL_CONV_BACKWARD_DATA_KERNEL(conv_backward_data_12x32, 12, 2)
+#undef SCL_DX_PIXEL /* it names the backward-data kernels' locals */
 SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_8x32, 8, 2)
 SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_6x64, 6, 4)
 SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_12x32, 12, 2)

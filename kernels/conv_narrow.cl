@@ -201,10 +201,7 @@ __kernel void conv_phase_planes(__global const float *x, uint x_off, __global fl
       _Pragma("unroll") for (int t = 0; t < TM; t++)                                               \
         _Pragma("unroll") for (int u = 0; u < TC; u++) {                                           \
           if (k0 + t >= k || c0 + u >= c) continue;                                                \
-          const float8 h8 = acc[t][u].lo + acc[t][u].hi;                                           \
-          const float4 h4 = h8.lo + h8.hi;                                                         \
-          const float2 h2 = h4.lo + h4.hi;                                                         \
-          out[((size_t)t * c + u) * rs] = h2.x + h2.y;                                             \
+          out[((size_t)t * c + u) * rs] = scl_sum16(acc[t][u]);                                    \
         }                                                                                          \
     }                                                                                              \
   }

@@ -27,10 +27,8 @@ __kernel void prelu_forward(__global const float *x, uint x_off, __global const 
     for (uint j = 0; j < 16; j++) e[j] = slope[slope_off + (i0 + min(j, n - 1)) / inner % channels];
     a = vload16(0, e);
   }
-  const float16 v = n == 16 ? vload16(0, x + x_off + i0) : scl_ragged_load16(x + x_off + i0, n);
-  const float16 out = select(a * v, v, v > 0.0f);
-  if (n == 16) scl_store16(out, y + y_off + i0);
-  else scl_ragged_store16(out, y + y_off + i0, n);
+  const float16 v = scl_load16_upto(x + x_off + i0, n);
+  scl_store16_upto(select(a * v, v, v > 0.0f), y + y_off + i0, n);
 }
 
 /* Group g = part·channels + c covers channel c of samples [part·chunk, part·chunk + chunk) ∩ [0, batch):
@@ -52,24 +50,15 @@ __kernel void prelu_backward(__global const float *x, uint x_off, __global const
   float16 s = (float16)(0.0f);
   while (n < n_end) {
     const uint i = (n * channels + c) * inner + 16 * v, len = min(16u, inner - 16 * v);
-    float16 xv, d;
-    if (len == 16) xv = vload16(0, x + x_off + i), d = vload16(0, dy + dy_off + i);
-    else xv = scl_ragged_load16(x + x_off + i, len), d = scl_ragged_load16(dy + dy_off + i, len);
-    if (has_dx) {
-      const float16 o = select(a * d, d, xv > 0.0f);
-      if (len == 16) scl_store16(o, dx + dx_off + i);
-      else scl_ragged_store16(o, dx + dx_off + i, len);
-    }
+    const float16 xv = scl_load16_upto(x + x_off + i, len), d = scl_load16_upto(dy + dy_off + i, len);
+    if (has_dx) scl_store16_upto(select(a * d, d, xv > 0.0f), dx + dx_off + i, len);
     s += select(d * xv, (float16)(0.0f), xv > 0.0f);
     n += step_n;
     v += step_v;
     if (v >= vpr) v -= vpr, n++;
   }
   if (!has_dslope) return; /* uniform over the group: no barrier is split */
-  const float8 s8 = s.lo + s.hi;
-  const float4 s4 = s8.lo + s8.hi;
-  const float2 s2 = s4.lo + s4.hi;
-  float total = scl_group_sum(s2.x + s2.y, part); /* a tree in local memory (kernels/common.cl) */
+  float total = scl_group_sum(scl_sum16(s), part); /* a tree in local memory (kernels/common.cl) */
   if (lid == 0) sums[sums_off + g] = total;
 }
 

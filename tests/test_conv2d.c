@@ -305,9 +305,10 @@ static void own_gemm_kernel(scl_context ctx) {
 
 /* Convolutions as implicit GEMMs (kernels/conv_direct.cl), every tile, on any device: every case
    (channel counts below a vector and below a tile's rows, odd sizes, strides 2 and 2x1, pads 0-2),
-   whole and partial channel strips, and a stride-2 layer of 64 channels whose pixels fill the 6x64 tile and whose filter gradient
-   runs in three slices of one image (2688 output pixels: a strip of 32 channels is 344 KB, over
-   half the 512 KB slice), forward and backward against the double reference. */
+   whole and partial channel strips, and a stride-2 layer of 64 channels whose pixels fill the 6x64
+   tile and whose filter gradient runs in three slices of one image (2688 output pixels: a strip of
+   32 channels is 344 KB, over half the 512 KB slice), forward and backward against the double
+   reference. */
 static void direct_convolution(scl_context ctx) {
   const int saved_direct = ctx->conv_direct, saved_wino = ctx->winograd;
   const ref_conv_shape wide = {3, 8, 112, 96, 64, 3, 3, 2, 2, 1, 1};
