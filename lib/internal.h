@@ -59,6 +59,7 @@ struct scl_context_s {
   char device_label[300]; /* "platform: device" for messages */
   char build_options[64];
   size_t max_work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
+  unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS (at least 1) */
   scl_program_slot programs[SCL_MAX_PROGRAMS];
   scl_workspace workspaces[SCL_MAX_WORKSPACES];
   /* GEMM facts from the applied tuning (lib/blas/tuning.c): */

@@ -333,17 +333,22 @@ static void direct_convolution(scl_context ctx) {
    (kernels/conv_narrow.cl), where the implicit GEMMs run by default: they take every case (2-5
    channels; the dx by col2im), SphereFace's first layer (2 images), a row of 70 outputs (two
    forward vectors of 48, a ragged end of 6 in the filter gradient) on 7 channels (a block of 3
-   that repeats the last), stride 3x2 with a 3x2 filter (six phase planes) and 70 output rows
-   (forward work-items of several rows, the last group shorter), forward and backward against the
-   double reference; the 5x5 case has more taps than the kernels take and runs as before. SPHERECL_CONV=direct (conv_direct = 1) and 16 channels
-   do not take them. */
+   that repeats the last), stride 3x2 with a 3x2 filter (six phase planes), forward and backward
+   against the double reference; the 5x5 case has more taps than the kernels take and runs as
+   before. How the rows are split between work-items follows the compute units, so the test sets
+   them: with 1 unit, 70 output rows of one image go to items of 9 rows (the last of 7), the first
+   layer's 56 to items of 14, and 8 images to an item each (a whole image, padding rows at both
+   ends); with 1000 units every item has one row. SPHERECL_CONV=direct (conv_direct = 1) and 16
+   channels do not take them. */
 static void narrow_convolution(scl_context ctx) {
   const int saved_direct = ctx->conv_direct, saved_wino = ctx->winograd, saved_own = ctx->gemm_own;
+  const unsigned saved_units = ctx->compute_units;
   static const conv_case narrow[] = {
       {"first layer 3x112x96 -> 64, stride 2", {2, 3, 112, 96, 64, 3, 3, 2, 2, 1, 1}},
       {"70 columns, 7 channels", {2, 7, 9, 70, 10, 3, 3, 1, 1, 1, 1}},
       {"3x2 stride 3x2 pad 1x0", {2, 4, 10, 11, 5, 3, 2, 3, 2, 1, 0}},
-      {"70 rows (forward items of 24, 24 and 22 rows)", {1, 2, 70, 20, 3, 3, 3, 1, 1, 1, 1}},
+      {"70 rows", {1, 2, 70, 20, 3, 3, 3, 1, 1, 1, 1}},
+      {"8 images, stride 2", {8, 3, 9, 10, 4, 3, 3, 2, 2, 1, 1}},
       {"stride 2, 32 columns", {1, 3, 6, 32, 4, 3, 3, 2, 2, 1, 1}},
       /* phase planes of 16 columns copied as vectors: one that ends on x's last float, and without
          padding, blocks from column 0 and a last block moved back */
@@ -361,12 +366,17 @@ static void narrow_convolution(scl_context ctx) {
                "3 channels by the narrow kernels %d, 16 channels %d", scl__conv_narrow_applies(ctx, &first),
                scl__conv_narrow_applies(ctx, &wide));
   for (size_t c = 0; c < NCASES; c++) check_passes(ctx, &CASES[c].g, 1200 + c, CASES[c].name, " (narrow)", NULL);
+  ctx->compute_units = 1;
   for (size_t c = 0; c < sizeof narrow / sizeof narrow[0]; c++)
     if (c > 0 || !tk_small("the first layer at 112x96 (narrow)"))
       check_passes(ctx, &narrow[c].g, 1250 + c, narrow[c].name, " (narrow)", NULL);
+  ctx->compute_units = 1000;
+  for (size_t c = 1; c < sizeof narrow / sizeof narrow[0]; c++)
+    check_passes(ctx, &narrow[c].g, 1270 + c, narrow[c].name, " (narrow, an item per row)", NULL);
   ctx->conv_direct = 1;
   TK_CHECK_MSG(!scl__conv_narrow_applies(ctx, &first), "SPHERECL_CONV=direct must force the implicit GEMMs");
   ctx->conv_direct = saved_direct, ctx->winograd = saved_wino, ctx->gemm_own = saved_own;
+  ctx->compute_units = saved_units;
 }
 
 /* The Conv2dDirect entry (ctx->winograd_min_c): with implicit GEMMs on, Winograd keeps only the

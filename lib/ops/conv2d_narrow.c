@@ -4,76 +4,82 @@
    channels, ran at 0.10-0.26 of the SGEMM rate. Their dx stays with col2im (conv2d.c): a net's
    first layer needs none.
 
-   Workspaces: SCL_WS_CONV_COL holds x's phase planes, SCL_WS_CONV_T the filter gradient's parts
-   (one per image and group of output rows). */
+   Workspaces: SCL_WS_CONV_COL holds the work-items' phase planes, SCL_WS_CONV_T the filter
+   gradient's parts (one per work-item). */
 #include "ops/conv2d.h"
 
 #define NARROW_BELOW 16 /* input channels */
 #define NARROW_TAPS 9   /* R·S at most: SCL_NARROW_TAPS */
 #define FORWARD_PIXELS 48 /* 16·TV of conv_narrow_forward_8x48 */
-/* Output rows per work-item, at most: each item pays for its tap offsets and pointers once. On
-   conv1.1's forward (56 rows; 2-core Intel CPU, against the SGEMM timed after it) 1 row per item
-   ran at 0.31 of the SGEMM, 4 at 0.46-0.52, 14 at 0.59-0.69, 28 at 0.66-0.77 and 56 at 0.69-0.73;
-   its filter gradient ran the same with 4 to 56 rows. */
-#define GROUP_ROWS 32
-#define PLANES_GROUP 4 /* work-items of conv_phase_planes per group: conv1.1 has 48, in 12 groups */
+/* Work-items per compute unit, at least (while an image has rows to split): an item builds the
+   planes of its rows plus (R - 1) / sh more, so the fewer the items, the less is built twice. On
+   conv1.1 (batch 16, 2-core Intel CPU, against the SGEMM timed beside it), 8 items per unit (a
+   whole image each) ran the forward at 0.80-0.81 and the filter gradient at 0.68-0.69, 16 items
+   per unit at 0.77-0.79 and 0.59-0.66, 32 at 0.73-0.79 and 0.59-0.63. */
+#define ITEMS_PER_UNIT 8
 
-/* The phase planes' extent (kernels/conv_narrow.cl): the rows and columns the taps read, the
-   columns rounded up to whole forward vectors. */
-static size_t planes_h(const conv_shape *g) { return g->p + (g->r - 1) / g->sh; }
-static size_t planes_w(const conv_shape *g) { return scl__round_up(g->q, FORWARD_PIXELS) + (g->s - 1) / g->sw; }
-static size_t planes_floats(const conv_shape *g) { return g->n * g->c * g->sh * g->sw * planes_h(g) * planes_w(g); }
-/* The output rows of one work-item: P in groups of at most GROUP_ROWS, as even as they come;
-   row_groups, how many groups that makes. */
-static size_t group_rows(const conv_shape *g) {
-  const size_t groups = (g->p + GROUP_ROWS - 1) / GROUP_ROWS;
-  return (g->p + groups - 1) / groups;
+/* How the output rows are split between work-items: `rows` per item (the last may have fewer),
+   `groups` items per image, each with planes of hq rows and wq columns (kernels/conv_narrow.cl). */
+typedef struct {
+  size_t rows, groups, hq, wq;
+} narrow_items;
+
+static narrow_items items_of(scl_context ctx, const conv_shape *g) {
+  const size_t want = (ITEMS_PER_UNIT * ctx->compute_units + g->n - 1) / g->n; /* groups per image */
+  narrow_items it;
+  it.rows = (g->p + (want < g->p ? want : g->p) - 1) / (want < g->p ? want : g->p);
+  it.groups = (g->p + it.rows - 1) / it.rows;
+  it.hq = it.rows + (g->r - 1) / g->sh;
+  /* the columns the taps read, rounded up to whole forward vectors */
+  it.wq = scl__round_up(g->q, FORWARD_PIXELS) + (g->s - 1) / g->sw;
+  return it;
 }
-static size_t row_groups(const conv_shape *g) { return (g->p + group_rows(g) - 1) / group_rows(g); }
+static size_t planes_floats(const conv_shape *g, const narrow_items *it) {
+  return g->n * it->groups * g->c * g->sh * g->sw * it->hq * it->wq;
+}
 
 int scl__conv_narrow_applies(scl_context ctx, const conv_shape *g) {
+  if (!(ctx->conv_direct < 0 && scl__conv_direct_on(ctx) && g->c < NARROW_BELOW && g->r * g->s <= NARROW_TAPS))
+    return 0;
   /* the kernels count elements in uint: the planes, x, y and dy, and the parts must fit */
   const size_t limit = 0xffffffffu;
-  return ctx->conv_direct < 0 && scl__conv_direct_on(ctx) && g->c < NARROW_BELOW && g->r * g->s <= NARROW_TAPS &&
-         planes_floats(g) < limit && g->n * g->chw < limit && g->n * g->k * g->pq < limit &&
-         g->n * row_groups(g) * g->k * g->crs < limit;
+  const narrow_items it = items_of(ctx, g);
+  return planes_floats(g, &it) < limit && g->n * g->chw < limit && g->n * g->k * g->pq < limit &&
+         g->n * it.groups * g->k * g->crs < limit;
 }
 
-#define NARROW_SHAPE(g)                                                                            \
+/* The arguments both kernels end with (SCL_NARROW_SHAPE). */
+#define NARROW_SHAPE(g, it)                                                                        \
   SCL_UINT((g)->n), SCL_UINT((g)->k), SCL_UINT((g)->c), SCL_UINT((g)->r), SCL_UINT((g)->s), SCL_UINT((g)->p), \
-      SCL_UINT((g)->q), SCL_UINT((g)->sh), SCL_UINT((g)->sw), SCL_UINT(planes_h(g)), SCL_UINT(planes_w(g))
+      SCL_UINT((g)->q), SCL_UINT((g)->sh), SCL_UINT((g)->sw), SCL_UINT((it)->hq), SCL_UINT((it)->wq),          \
+      SCL_UINT((g)->h), SCL_UINT((g)->w), SCL_UINT((g)->ph), SCL_UINT((g)->pw)
 
-static scl_status phase_planes(scl_context ctx, const conv_shape *g, scl_tensor x, cl_mem *xp) {
-  scl_status st = scl__workspace(ctx, SCL_WS_CONV_COL, planes_floats(g) * sizeof(float), xp);
-  return st ? st
-            : SCL_LAUNCH(ctx, "conv_narrow", "conv_phase_planes", g->n * g->c, PLANES_GROUP,
-                         SCL_TENSOR(x), SCL_MEM(*xp), SCL_UINT(g->n), SCL_UINT(g->c), SCL_UINT(g->h), SCL_UINT(g->w),
-                         SCL_UINT(g->sh), SCL_UINT(g->sw), SCL_UINT(g->ph), SCL_UINT(g->pw), SCL_UINT(planes_h(g)),
-                         SCL_UINT(planes_w(g)), SCL_UINT(g->q + (g->s - 1) / g->sw));
-}
+/* One work-item per group (local size 1): PoCL would otherwise put the few items in one group,
+   which one core runs. */
+#define ITEM_GROUP 1
 
 scl_status scl__conv_narrow_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor b,
                                     scl_tensor y) {
-  cl_mem xp;
-  scl_status st = phase_planes(ctx, g, x, &xp);
+  const narrow_items it = items_of(ctx, g);
+  cl_mem xs;
+  scl_status st = scl__workspace(ctx, SCL_WS_CONV_COL, planes_floats(g, &it) * sizeof(float), &xs);
   if (st) return st;
-  scl_region bias = b ? scl__region_of(b, 0) : (scl_region){xp, 0};
-  const size_t items = (g->k + 7) / 8 * ((g->q + FORWARD_PIXELS - 1) / FORWARD_PIXELS) * g->n * row_groups(g);
-  return SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_forward_8x48", items, 0, SCL_MEM(xp), SCL_TENSOR(w),
-                    SCL_MEM(bias.mem), SCL_UINT(bias.off), SCL_UINT(b != NULL), SCL_TENSOR(y),
-                    SCL_UINT(group_rows(g)), NARROW_SHAPE(g));
+  scl_region bias = b ? scl__region_of(b, 0) : (scl_region){xs, 0};
+  return SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_forward_8x48", g->n * it.groups, ITEM_GROUP, SCL_TENSOR(x),
+                    SCL_MEM(xs), SCL_TENSOR(w), SCL_MEM(bias.mem), SCL_UINT(bias.off), SCL_UINT(b != NULL),
+                    SCL_TENSOR(y), SCL_UINT(it.rows), NARROW_SHAPE(g, &it));
 }
 
 scl_status scl__conv_narrow_filter_grad(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy,
                                         scl_tensor dw) {
-  const size_t groups = row_groups(g), len = g->k * g->crs;
-  cl_mem xp, part;
-  scl_status st = phase_planes(ctx, g, x, &xp);
-  if (st || (st = scl__workspace(ctx, SCL_WS_CONV_T, g->n * groups * len * sizeof(float), &part))) return st;
-  const size_t items = ((g->c + 2) / 3) * ((g->k + 7) / 8) * g->n * groups;
-  st = SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_filter_8x3", items, 0, SCL_MEM(xp), SCL_TENSOR(dy), SCL_MEM(part),
-                  SCL_UINT(group_rows(g)), NARROW_SHAPE(g));
+  const narrow_items it = items_of(ctx, g);
+  const size_t items = g->n * it.groups, len = g->k * g->crs;
+  cl_mem xs, part;
+  scl_status st = scl__workspace(ctx, SCL_WS_CONV_COL, planes_floats(g, &it) * sizeof(float), &xs);
+  if (st || (st = scl__workspace(ctx, SCL_WS_CONV_T, items * len * sizeof(float), &part))) return st;
+  st = SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_filter_8x3", items, ITEM_GROUP, SCL_TENSOR(x), SCL_MEM(xs),
+                  SCL_TENSOR(dy), SCL_MEM(part), SCL_UINT(it.rows), NARROW_SHAPE(g, &it));
   return st ? st
-            : SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_sum", len, 0, SCL_MEM(part), SCL_UINT(g->n * groups),
+            : SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_sum", len, 0, SCL_MEM(part), SCL_UINT(items),
                          SCL_UINT(len), SCL_TENSOR(dw));
 }
