@@ -145,13 +145,8 @@ static inline void scl_item_planes(__global const float *x, __global float *xs, 
         _Pragma("unroll") for (int t = 0; t < TM; t++) {                                           \
           if (k0 + t >= k) continue;                                                               \
           _Pragma("unroll") for (int v = 0; v < TV; v++) {                                         \
-            __global float *o = yo + (size_t)t * p * q + 16 * v;                                   \
-            if (oq0 + 16 * v + 16 <= q) scl_store16(acc[t][v], o);                                 \
-            else {                                                                                 \
-              float e_[16];                                                                        \
-              vstore16(acc[t][v], 0, e_);                                                          \
-              for (uint i = 0; oq0 + 16 * v + i < q && i < 16; i++) o[i] = e_[i];                  \
-            }                                                                                      \
+            if (oq0 + 16 * v >= q) continue; /* the vector lies past the row's end */              \
+            scl_store16_upto(acc[t][v], yo + (size_t)t * p * q + 16 * v, q - oq0 - 16 * v);        \
           }                                                                                        \
         }                                                                                          \
       }                                                                                            \
