@@ -60,6 +60,7 @@ struct scl_context_s {
   char build_options[64];
   size_t max_work_group; /* CL_DEVICE_MAX_WORK_GROUP_SIZE */
   unsigned compute_units; /* CL_DEVICE_MAX_COMPUTE_UNITS (at least 1) */
+  int cpu;                /* a CPU device (CL_DEVICE_TYPE_CPU, and not a GPU or accelerator) */
   scl_program_slot programs[SCL_MAX_PROGRAMS];
   scl_workspace workspaces[SCL_MAX_WORKSPACES];
   /* GEMM facts from the applied tuning (lib/blas/tuning.c): */
@@ -203,6 +204,14 @@ typedef struct {
 
 /* The fixed local size of 1-D launches: a fixed size means PoCL compiles each kernel once. */
 #define SCL_LOCAL_1D 64
+/* The local size of kernels whose work-items each compute a whole register tile with explicit
+   vectors (spherecl's GEMM kernel, the implicit-GEMM and narrow convolutions): 1 on a CPU, 0
+   (SCL_LOCAL_1D) elsewhere. PoCL hands each work-group to one thread whole, so groups of one item
+   keep both cores busy to the end of a launch. On a 2-core AMD CPU, one process alternating the
+   two: the 1024^3 SGEMM 3-15% faster, conv1.x's filter gradient (99 items a launch, 7 groups of 16
+   before) 18-32%, conv2.x's (Winograd's batched GEMMs) 31-38%, the other passes 0-18%
+   (bench/README.md). A GPU needs its groups full. */
+size_t scl__tile_group(scl_context ctx);
 /* Enqueues program/kernel over `global` work-items (rounded up to a multiple of the local size;
    kernels check their bounds) in groups of `local` (0: SCL_LOCAL_1D). */
 scl_status scl__launch(scl_context ctx, const char *program, const char *kernel, size_t global, size_t local,

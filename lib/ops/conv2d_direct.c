@@ -15,10 +15,9 @@
 
 /* Filter-gradient slices: images whose dy rows (one strip of 16·TV channels) fit a core's L2
    cache, read by every work-item of the slice; each slice after the first adds to dw. A slice has
-   few work-items (conv2.1: 198), so they go in groups of 16: in the default 64 four groups shared
-   two cores 128:70 (conv2.1's filter gradient 174 -> 220 GFLOP/s on the 2-core CPU). */
+   few work-items (conv2.1: 198; conv1.x: 99), which a CPU takes one by one (scl__tile_group): in
+   groups of 64, four groups shared two cores 128:70; in groups of 16, conv1.x's seven ran 4:3. */
 #define FILTER_SLICE_BYTES ((size_t)512 << 10)
-#define FILTER_GROUP 16
 #define STRIP_BLOCK_BYTES ((size_t)320 << 10)
 
 typedef struct {
@@ -114,9 +113,9 @@ scl_status scl__conv_direct_forward(scl_context ctx, const conv_shape *g, scl_te
   scl_region bias = b ? scl__region_of(b, 0) : (scl_region){wk, 0};
   const size_t strips = kp / vw, sb = strip_block(strips, g->c * g->r * g->s, t);
   const size_t items = (strips + sb - 1) / sb * sb * ((npix + (size_t)t->rows - 1) / (size_t)t->rows);
-  return SCL_LAUNCH(ctx, "conv_direct", kernel_name(name, sizeof name, "forward", t), items, 0, SCL_TENSOR(x),
-                    SCL_MEM(zero), SCL_MEM(wk), SCL_UINT(kp), SCL_MEM(bias.mem), SCL_UINT(bias.off), SCL_UINT(b != NULL),
-                    SCL_TENSOR(y), SCL_UINT(sb), SHAPE_ARGS(g, g->n));
+  return SCL_LAUNCH(ctx, "conv_direct", kernel_name(name, sizeof name, "forward", t), items, scl__tile_group(ctx),
+                    SCL_TENSOR(x), SCL_MEM(zero), SCL_MEM(wk), SCL_UINT(kp), SCL_MEM(bias.mem), SCL_UINT(bias.off),
+                    SCL_UINT(b != NULL), SCL_TENSOR(y), SCL_UINT(sb), SHAPE_ARGS(g, g->n));
 }
 
 static scl_status backward_data(scl_context ctx, const conv_shape *g, scl_tensor w, scl_tensor dy, scl_tensor dx) {
@@ -130,7 +129,7 @@ static scl_status backward_data(scl_context ctx, const conv_shape *g, scl_tensor
   const size_t tiles = (phase_pixels + (size_t)t->rows - 1) / (size_t)t->rows;
   const size_t strips = kp / vw, sb = strip_block(strips, g->k * g->r * g->s, t);
   const size_t items = (strips + sb - 1) / sb * sb * g->sh * g->sw * tiles;
-  return SCL_LAUNCH(ctx, "conv_direct", kernel_name(name, sizeof name, "backward_data", t), items, 0,
+  return SCL_LAUNCH(ctx, "conv_direct", kernel_name(name, sizeof name, "backward_data", t), items, scl__tile_group(ctx),
                     SCL_TENSOR(dy), SCL_MEM(zero), SCL_MEM(wc), SCL_UINT(kp), SCL_TENSOR(dx), SCL_UINT(sb),
                     SHAPE_ARGS(g, g->n));
 }
@@ -151,10 +150,9 @@ static scl_status backward_filter(scl_context ctx, const conv_shape *g, scl_tens
   if (slice < 1) slice = 1;
   for (size_t n0 = 0; n0 < g->n && st == SCL_OK; n0 += slice) {
     const size_t nb = g->n - n0 < slice ? g->n - n0 : slice;
-    st = SCL_LAUNCH(ctx, "conv_direct", name, items, FILTER_GROUP, SCL_MEM(x->buffer), SCL_UINT(x->offset + n0 * g->chw),
-                    SCL_MEM(dyp), SCL_UINT(n0 * g->pq * vw), SCL_UINT(kp), SCL_UINT(g->n * g->pq * vw),
-                    SCL_TENSOR(dw), SCL_UINT(n0 > 0),
-                    SHAPE_ARGS(g, nb));
+    st = SCL_LAUNCH(ctx, "conv_direct", name, items, scl__tile_group(ctx), SCL_MEM(x->buffer),
+                    SCL_UINT(x->offset + n0 * g->chw), SCL_MEM(dyp), SCL_UINT(n0 * g->pq * vw), SCL_UINT(kp),
+                    SCL_UINT(g->n * g->pq * vw), SCL_TENSOR(dw), SCL_UINT(n0 > 0), SHAPE_ARGS(g, nb));
   }
   return st;
 }

@@ -54,10 +54,6 @@ int scl__conv_narrow_applies(scl_context ctx, const conv_shape *g) {
       SCL_UINT((g)->q), SCL_UINT((g)->sh), SCL_UINT((g)->sw), SCL_UINT((it)->hq), SCL_UINT((it)->wq),          \
       SCL_UINT((g)->h), SCL_UINT((g)->w), SCL_UINT((g)->ph), SCL_UINT((g)->pw)
 
-/* One work-item per group (local size 1): PoCL would otherwise put the few items in one group,
-   which one core runs. */
-#define ITEM_GROUP 1
-
 scl_status scl__conv_narrow_forward(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor w, scl_tensor b,
                                     scl_tensor y) {
   const narrow_items it = items_of(ctx, g);
@@ -65,9 +61,9 @@ scl_status scl__conv_narrow_forward(scl_context ctx, const conv_shape *g, scl_te
   scl_status st = scl__workspace(ctx, SCL_WS_CONV_COL, planes_floats(g, &it) * sizeof(float), &xs);
   if (st) return st;
   scl_region bias = b ? scl__region_of(b, 0) : (scl_region){xs, 0};
-  return SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_forward_8x48", g->n * it.groups, ITEM_GROUP, SCL_TENSOR(x),
-                    SCL_MEM(xs), SCL_TENSOR(w), SCL_MEM(bias.mem), SCL_UINT(bias.off), SCL_UINT(b != NULL),
-                    SCL_TENSOR(y), SCL_UINT(it.rows), NARROW_SHAPE(g, &it));
+  return SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_forward_8x48", g->n * it.groups, scl__tile_group(ctx),
+                    SCL_TENSOR(x), SCL_MEM(xs), SCL_TENSOR(w), SCL_MEM(bias.mem), SCL_UINT(bias.off),
+                    SCL_UINT(b != NULL), SCL_TENSOR(y), SCL_UINT(it.rows), NARROW_SHAPE(g, &it));
 }
 
 scl_status scl__conv_narrow_filter_grad(scl_context ctx, const conv_shape *g, scl_tensor x, scl_tensor dy,
@@ -77,8 +73,8 @@ scl_status scl__conv_narrow_filter_grad(scl_context ctx, const conv_shape *g, sc
   cl_mem xs, part;
   scl_status st = scl__workspace(ctx, SCL_WS_CONV_COL, planes_floats(g, &it) * sizeof(float), &xs);
   if (st || (st = scl__workspace(ctx, SCL_WS_CONV_T, items * len * sizeof(float), &part))) return st;
-  st = SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_filter_8x3", items, ITEM_GROUP, SCL_TENSOR(x), SCL_MEM(xs),
-                  SCL_TENSOR(dy), SCL_MEM(part), SCL_UINT(it.rows), NARROW_SHAPE(g, &it));
+  st = SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_filter_8x3", items, scl__tile_group(ctx), SCL_TENSOR(x),
+                  SCL_MEM(xs), SCL_TENSOR(dy), SCL_MEM(part), SCL_UINT(it.rows), NARROW_SHAPE(g, &it));
   return st ? st
             : SCL_LAUNCH(ctx, "conv_narrow", "conv_narrow_sum", len, 0, SCL_MEM(part), SCL_UINT(items),
                          SCL_UINT(len), SCL_TENSOR(dw));

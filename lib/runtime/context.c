@@ -106,6 +106,7 @@ static scl_status finish_setup(scl_context ctx) {
   clGetDeviceInfo(ctx->device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof wg, &wg, NULL);
   ctx->max_work_group = wg ? wg : 1;
   ctx->compute_units = info.compute_units ? info.compute_units : 1;
+  ctx->cpu = info.type == SCL_DEVICE_CPU;
   cl_uint align_bits = 0;
   clGetDeviceInfo(ctx->device, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL);
   ctx->mem_align = align_bits >= 8 ? align_bits / 8 : 0;

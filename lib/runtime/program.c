@@ -100,6 +100,8 @@ size_t scl__group_size(scl_context ctx) {
   return ctx->max_work_group < SCL_LOCAL_1D ? ctx->max_work_group : SCL_LOCAL_1D;
 }
 
+size_t scl__tile_group(scl_context ctx) { return ctx->cpu ? 1 : 0; }
+
 scl_status scl__launch(scl_context ctx, const char *program, const char *kernel, size_t global, size_t local,
                        int nargs, const scl_arg *args) {
   if (global == 0) return SCL_OK;
