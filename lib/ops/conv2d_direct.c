@@ -140,8 +140,9 @@ static scl_status backward_filter(scl_context ctx, const conv_shape *g, scl_tens
   cl_mem dyp;
   scl_status st = scl__workspace(ctx, SCL_WS_CONV_T, g->n * g->pq * kp * sizeof(float), &dyp);
   if (st == SCL_OK)
-    st = SCL_LAUNCH(ctx, "conv_direct", "conv_dy_by_pos", g->n * g->pq, 0, SCL_TENSOR(dy), SCL_MEM(dyp),
-                    SCL_UINT(g->n), SCL_UINT(g->k), SCL_UINT(g->pq), SCL_UINT(kp), SCL_UINT(vw));
+    st = SCL_LAUNCH(ctx, "conv_direct", "conv_dy_by_pos", g->n * ((g->pq + 15) / 16) * (kp / 16), 0,
+                    SCL_TENSOR(dy), SCL_MEM(dyp), SCL_UINT(g->n), SCL_UINT(g->k), SCL_UINT(g->pq), SCL_UINT(kp),
+                    SCL_UINT(vw));
   char name[48];
   kernel_name(name, sizeof name, "backward_filter", t);
   const size_t items = g->r * g->s * ((g->c + (size_t)t->rows - 1) / (size_t)t->rows) * (kp / vw);
