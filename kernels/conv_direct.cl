@@ -226,16 +226,40 @@ SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_8x32, 8, 2)
 SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_6x64, 6, 4)
 SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_12x32, 12, 2)
 
+/* 3x3 filters (all of SphereFace's): 16 columns' runs of 9 taps, `run` floats apart, loaded whole
+   (vload8 and one float each; the runs are consecutive without by_k) and stored as 9 vectors, one
+   per tap, `tap_stride` floats apart. The general loop below, one float at a time, became 16-lane
+   gathers under PoCL: 0.9-1.3 ms of conv4.1's backward data (about 5 ms), where a plain copy of
+   the same bytes took 0.1-0.3; this path made the pass 1.08-1.22x faster. */
+static inline void scl_weights_block9(__global const float *src, size_t run, __global float *dst, size_t tap_stride) {
+  float f[144];
+  _Pragma("unroll") for (uint e = 0; e < 16; e++) {
+    vstore8(vload8(0, src + e * run), 0, f + 9 * e);
+    f[9 * e + 8] = src[e * run + 8];
+  }
+  _Pragma("unroll") for (uint tap = 0; tap < 9; tap++) {
+    float16 col;
+    _Pragma("unroll") for (uint e = 0; e < 16; e++) ((float *)&col)[e] = f[9 * e + tap];
+    scl_store16(col, dst + tap * tap_stride);
+  }
+}
+
 /* The weights w [K][C][R·S] by tap, strip by strip: wk [kp/vw][R·S][C][vw] (by_k: vectors along
    K, the forward's) or wc [kp/vw][R·S][K][vw] (vectors along C, backward data's); columns past K
    (C) zero. A work-item takes 16 columns of one row per tap: it reads 16 short runs of taps (w's
-   lines, shared with the items next to it) and writes one vector per tap. (One item per output row, reading a column of w
-   scattered over the whole tensor, took a sixth of conv4.1's forward.) */
+   lines, shared with the items next to it) and writes one vector per tap. (One item per output
+   row, reading a column of w scattered over the whole tensor, took a sixth of conv4.1's forward.) */
 __kernel void conv_weights_by_tap(__global const float *wt, uint w_off, __global float *out, uint k, uint c, uint rs,
                                   uint kp, uint vw, uint by_k) {
   const uint rows = by_k ? c : k, cols = by_k ? k : c, id = get_global_id(0);
   if (id >= rows * (kp / 16)) return;
   const uint i = id % rows, e0 = id / rows * 16; /* i: the row's input (by_k) or output channel */
+  if (rs == 9 && e0 + 16 <= cols) {
+    scl_weights_block9(wt + w_off + (by_k ? ((size_t)e0 * c + i) * 9 : ((size_t)i * c + e0) * 9),
+                       by_k ? (size_t)c * 9 : 9, out + ((size_t)(e0 / vw) * rs * rows + i) * vw + e0 % vw,
+                       (size_t)rows * vw);
+    return;
+  }
   for (uint tap = 0; tap < rs; tap++) {
     float v[16];
     for (uint e = 0; e < 16; e++) {
