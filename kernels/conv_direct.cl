@@ -226,6 +226,14 @@ SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_8x32, 8, 2)
 SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_6x64, 6, 4)
 SCL_CONV_BACKWARD_FILTER_KERNEL(conv_backward_filter_12x32, 12, 2)
 
+/* The vector of f[0], f[stride], ..., f[15·stride]: a column of a block held in private memory (the
+   relayouts below load rows whole and store columns). */
+static inline float16 scl_strided16(const float *f, uint stride) {
+  float16 v;
+  _Pragma("unroll") for (uint i = 0; i < 16; i++) ((float *)&v)[i] = f[i * stride];
+  return v;
+}
+
 /* 3x3 filters (all of SphereFace's): 16 columns' runs of 9 taps, `run` floats apart, loaded whole
    (vload8 and one float each; the runs are consecutive without by_k) and stored as 9 vectors, one
    per tap, `tap_stride` floats apart. The general loop below, one float at a time, became 16-lane
@@ -237,11 +245,7 @@ static inline void scl_weights_block9(__global const float *src, size_t run, __g
     vstore8(vload8(0, src + e * run), 0, f + 9 * e);
     f[9 * e + 8] = src[e * run + 8];
   }
-  _Pragma("unroll") for (uint tap = 0; tap < 9; tap++) {
-    float16 col;
-    _Pragma("unroll") for (uint e = 0; e < 16; e++) ((float *)&col)[e] = f[9 * e + tap];
-    scl_store16(col, dst + tap * tap_stride);
-  }
+  _Pragma("unroll") for (uint tap = 0; tap < 9; tap++) scl_store16(scl_strided16(f + tap, 9), dst + tap * tap_stride);
 }
 
 /* The weights w [K][C][R·S] by tap, strip by strip: wk [kp/vw][R·S][C][vw] (by_k: vectors along
@@ -289,8 +293,6 @@ __kernel void conv_dy_by_pos(__global const float *dy, uint dy_off, __global flo
   const float *f = (const float *)t;
   _Pragma("unroll") for (uint j = 0; j < 16; j++) {
     if (j >= n) continue; /* not break: LLVM unrolls no loop with a second exit */
-    float16 col;
-    _Pragma("unroll") for (uint i = 0; i < 16; i++) ((float *)&col)[i] = f[16 * i + j];
-    scl_store16(col, dst + (size_t)j * vw);
+    scl_store16(scl_strided16(f + j, 16), dst + (size_t)j * vw);
   }
 }
