@@ -354,6 +354,8 @@ static void narrow_convolution(scl_context ctx) {
          padding, blocks from column 0 and a last block moved back */
       {"stride 2, 33 columns", {1, 3, 6, 33, 4, 3, 3, 2, 2, 1, 1}},
       {"stride 2 pad 0, 70 columns", {1, 2, 5, 70, 3, 3, 3, 2, 2, 0, 0}},
+      /* rows of whole vectors, chunks of 8 and 2 rows, the next tile's dy fetched */
+      {"32 columns, 40 rows, 20 filters", {2, 3, 40, 32, 20, 3, 3, 1, 1, 1, 1}},
   };
   ctx->conv_direct = -1, ctx->winograd = 0;
   if (!ctx->gemm_own) ctx->gemm_own = 1; /* implicit GEMMs by default: they follow spherecl's GEMM kernel */
