@@ -21,7 +21,16 @@
    consecutive. (Rows kp apart, 2 KB on conv4.1, fell into a few cache sets and evicted each
    other: the forward waited on the weight loads.) */
 
-/* The next pixel (img, a, b) of a batch of rows x cols grids, in order. */
+/* Pixel j of a batch of rows x cols grids: image img, row a, column b. A tile finds its first
+   pixel so, and the next ones with scl_grid_next: 3 divisions a pixel had been 5 % of conv2.1's
+   backward data, by perf's samples. */
+static inline void scl_grid_at(uint j, uint rows, uint cols, uint *img, uint *a, uint *b) {
+  *img = j / (rows * cols);
+  const uint o = j - *img * (rows * cols);
+  *a = o / cols, *b = o - *a * cols;
+}
+
+/* The pixel after (img, a, b), in the same order. */
 static inline void scl_grid_next(uint *img, uint *a, uint *b, uint rows, uint cols) {
   if (++*b == cols) {
     *b = 0;
@@ -105,15 +114,14 @@ static inline void scl_grid_next(uint *img, uint *a, uint *b, uint rows, uint co
     const size_t hw = (size_t)h * w;                                                               \
     size_t img_off[TM];                                                                            \
     int iy[TM], ix[TM];                                                                            \
-    _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
-      const uint j = min(j0 + t, npix - 1), img = j / pq, o = j - img * pq, op = o / q;            \
-      img_off[t] = x_off + img * c * hw;                                                           \
-      iy[t] = (int)(op * sh) - (int)ph, ix[t] = (int)((o - op * q) * sw) - (int)pw;                \
-    }                                                                                              \
     __global float *yo[TM];                                                                        \
+    uint img, op, oq;                                                                              \
+    scl_grid_at(j0, p, q, &img, &op, &oq);                                                         \
     _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
-      const uint j = min(j0 + t, npix - 1), img = j / pq;                                          \
-      yo[t] = y + y_off + (size_t)img * k * pq + (j - img * pq);                                   \
+      img_off[t] = x_off + img * c * hw;                                                           \
+      iy[t] = (int)(op * sh) - (int)ph, ix[t] = (int)(oq * sw) - (int)pw;                          \
+      yo[t] = y + y_off + (size_t)img * k * pq + op * q + oq;                                      \
+      if (j0 + t + 1 < npix) scl_grid_next(&img, &op, &oq, p, q);                                 \
     }                                                                                              \
     SCL_TILE_PREFETCH_WRITE(TM, TV, k0, k, yo[t], pq);                                             \
     SCL_TILE_ZERO(TM, TV, acc);                                                                    \
@@ -159,10 +167,8 @@ static inline void scl_grid_next(uint *img, uint *a, uint *b, uint rows, uint co
     const size_t pq = (size_t)p * q;                                                               \
     size_t img_[TM];                                                                               \
     int a_[TM], b_[TM]; /* the pixel's row and column in its phase's subgrid */                    \
-    /* pixel j0 by division, the next ones by counting: 3 divisions where there were 3 per pixel \
-       (5 % of conv2.1's backward data, by perf's samples) */                                    \
-    uint img = j0 / (hy * wx), a = j0 - img * (hy * wx), b = a % wx;                               \
-    a /= wx;                                                                                       \
+    uint img, a, b;                                                                                \
+    scl_grid_at(j0, hy, wx, &img, &a, &b);                                                         \
     _Pragma("unroll") for (int t = 0; t < TM; t++) {                                               \
       img_[t] = img, a_[t] = (int)a, b_[t] = (int)b;                                               \
       if (j0 + t + 1 < npix) scl_grid_next(&img, &a, &b, hy, wx);                                 \

@@ -96,8 +96,7 @@ static scl_status launch(scl_context ctx, const gemm_call *g, size_t a_off, size
       return st;
     b_off = 0, ldb = cols, b_panel = panel, b_stride = panel * nt;
   }
-  const size_t group = scl__tile_group(ctx);
-  return SCL_LAUNCH(ctx, "gemm", TILES[g->tile].kernel, items, group, SCL_UINT(g->m), SCL_UINT(g->n), SCL_UINT(k),
+  return SCL_LAUNCH(ctx, "gemm", TILES[g->tile].kernel, items, scl__tile_group(ctx), SCL_UINT(g->m), SCL_UINT(g->n), SCL_UINT(k),
                     SCL_FLOAT(g->alpha), SCL_MEM(g->a), SCL_UINT(a_off), SCL_UINT(g->a_si), SCL_UINT(g->a_sp),
                     SCL_UINT(g->a_stride), SCL_MEM(b), SCL_UINT(b_off), SCL_UINT(ldb), SCL_UINT(b_panel),
                     SCL_UINT(b_stride), SCL_FLOAT(beta), SCL_MEM(g->c), SCL_UINT(g->c_off), SCL_UINT(g->ldc),
